@@ -1,0 +1,1 @@
+"""The `userpkg` command: service side (serve, worker) and brand side (upload, expand, ...)."""

@@ -1,0 +1,20 @@
+"""Entry point of the `userpkg` command."""
+
+from __future__ import annotations
+
+import typer
+
+from userpkg import __version__
+
+app = typer.Typer(
+    name="userpkg",
+    help="WeChat Pay Brand API user packages: run the service, or use it as a brand.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the userpkg version."""
+    typer.echo(__version__)

@@ -1,0 +1,50 @@
+"""Shared fixtures: the openssl-made vectors from ../shared/vectors, loaded, never copied."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+
+from userpkg.protocol import load_private_key, load_public_key
+
+REPO = Path(__file__).resolve().parents[1]
+VECTORS_DIR = Path(os.environ.get("USERPKG_VECTORS_DIR", REPO.parent / "shared" / "vectors"))
+
+
+@dataclass(frozen=True)
+class Vectors:
+    data: dict[str, Any]
+    directory: Path
+
+    def pem(self, name: str) -> str:
+        return (self.directory / self.data["files"][name]).read_text()
+
+    @property
+    def brand_private_key(self) -> RSAPrivateKey:
+        return load_private_key(self.pem("brand_private_key"))
+
+    @property
+    def brand_public_key(self) -> RSAPublicKey:
+        return load_public_key(self.pem("brand_public_key"))
+
+    @property
+    def platform_private_key(self) -> RSAPrivateKey:
+        return load_private_key(self.pem("platform_private_key"))
+
+    @property
+    def platform_public_key(self) -> RSAPublicKey:
+        return load_public_key(self.pem("platform_public_key"))
+
+
+@pytest.fixture(scope="session")
+def vectors() -> Vectors:
+    path = VECTORS_DIR / "vectors.json"
+    if not path.exists():
+        pytest.fail(f"test vectors not found at {path}; set USERPKG_VECTORS_DIR")
+    return Vectors(json.loads(path.read_text(encoding="utf-8")), VECTORS_DIR)
