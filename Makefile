@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/userpkg --help
+	$(BIN)/userpkg serve --sandbox --host 127.0.0.1 --port 8080
 
 test: lint types unit
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
+from userpkg.core.settings import Settings, SyncDelay
 from userpkg.protocol import load_private_key, load_public_key
+
+from .support import LiveServer
 
 REPO = Path(__file__).resolve().parents[1]
 VECTORS_DIR = Path(os.environ.get("USERPKG_VECTORS_DIR", REPO.parent / "shared" / "vectors"))
@@ -48,3 +52,23 @@ def vectors() -> Vectors:
     if not path.exists():
         pytest.fail(f"test vectors not found at {path}; set USERPKG_VECTORS_DIR")
     return Vectors(json.loads(path.read_text(encoding="utf-8")), VECTORS_DIR)
+
+
+PART_SIZE = 1024
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One live service per test module: small parts so multi-part files stay tiny."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("data"),
+        sandbox=True,
+        sync_delay=SyncDelay(seconds=0),
+        part_size=PART_SIZE,
+        max_file_size=64 * PART_SIZE,
+        rate_per_second=1000,
+        rate_burst=1000,
+    )
+    live = LiveServer(settings)
+    yield live
+    live.stop()

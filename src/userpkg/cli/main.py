@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from userpkg import __version__
+from userpkg.cli.serve import serve
 
 app = typer.Typer(
     name="userpkg",
@@ -12,6 +13,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command()(serve)
 
 
 @app.command()

@@ -49,12 +49,14 @@ class ApiProblem(Exception):
         *,
         status: int | None = None,
         detail: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = DEFAULT_STATUS[code] if status is None else status
         self.detail = detail
+        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code.value, "message": self.message}

@@ -1,0 +1,1 @@
+"""Business logic over the store: brands, uploads, packages, expand tasks, the directory."""

@@ -1,0 +1,84 @@
+"""The service's parts wired together once, for the HTTP edge and the worker alike."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from pathlib import Path
+
+from userpkg.core.brands import Brands
+from userpkg.core.clock import ServiceClock
+from userpkg.core.directory import Directory
+from userpkg.core.packages import Packages
+from userpkg.core.platform_keys import PlatformKeys
+from userpkg.core.ratelimit import RateLimiter
+from userpkg.core.replay import ReplayGuard
+from userpkg.core.requestlog import RequestLog
+from userpkg.core.settings import Settings
+from userpkg.core.uploads import Uploads
+from userpkg.store.blobs import FileBlobStore
+from userpkg.store.database import Database, sqlite_url
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 60.0
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.db_url or sqlite_url(settings.data_dir))
+        self.db.migrate()
+        self.blobs = FileBlobStore(settings.data_dir / "blobs")
+        self.clock = ServiceClock(self.db)
+        self.keys = PlatformKeys(self.db)
+        self.brands = Brands(self.db, self.keys)
+        self.directory = Directory(self.db)
+        self.uploads = Uploads(self.db, self.blobs, self.clock, settings)
+        self.packages = Packages(self.db, self.brands, self.uploads, self.clock, settings)
+        self.replay = ReplayGuard(self.db, settings.nonce_ttl_seconds)
+        self.rate_limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+        self.request_log = RequestLog(self.db, settings.request_log_keep)
+        self.admin_token = settings.admin_token or self._stored_admin_token()
+        self.default_key_id = self.keys.default_key_id()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _stored_admin_token(self) -> str:
+        """The operator token kept in the data directory, made on first start (mode 0600)."""
+        path: Path = self.settings.data_dir / "admin-token"
+        if not path.exists():
+            token = secrets.token_urlsafe(32)
+            path.touch(mode=0o600)
+            path.write_text(token + "\n", encoding="ascii")
+        return path.read_text(encoding="ascii").strip()
+
+    def start_background(self) -> None:
+        """Request-log flushing and the expiry sweep; the worker is started separately."""
+        self.blobs.clear_staging()
+        self.request_log.start()
+        thread = threading.Thread(target=self._sweep_loop, name="sweeper", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _sweep_loop(self) -> None:
+        while not self._stop.wait(SWEEP_SECONDS):
+            self.sweep()
+
+    def sweep(self) -> None:
+        try:
+            expired = self.uploads.sweep_expired()
+            self.replay.purge()
+            if expired:
+                log.info("expired uploads discarded", extra={"count": expired})
+        except Exception:
+            log.exception("sweep failed; will retry")
+
+    def close(self) -> None:
+        self._stop.set()
+        self.request_log.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.db.dispose()

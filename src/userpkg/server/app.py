@@ -1,0 +1,86 @@
+"""The ASGI application: brand API, operator API, health, metrics, OpenAPI, all behind Edge."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
+
+from userpkg import __version__
+from userpkg.core.service import Service
+from userpkg.protocol import ApiProblem, ErrorCode
+from userpkg.server.admin_api import admin_router
+from userpkg.server.brand_api import BrandApi
+from userpkg.server.edge import Edge
+from userpkg.server.metrics import CONTENT_TYPE_LATEST, Metrics
+
+
+def problem_response(problem: ApiProblem) -> JSONResponse:
+    return JSONResponse(problem.body(), status_code=problem.status, headers=problem.headers)
+
+
+def build_api(service: Service, metrics: Metrics) -> FastAPI:
+    api = FastAPI(
+        title="userpkg",
+        version=__version__,
+        description="WeChat Pay Brand API user packages (人群包): the brand API and the "
+        "operator API. Every brand response is signed (Wechatpay-* headers).",
+    )
+    api.include_router(BrandApi(service).router())
+    api.include_router(admin_router(service))
+
+    @api.exception_handler(ApiProblem)
+    async def on_problem(_request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem_response(exc)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            problem = ApiProblem(ErrorCode.NOT_FOUND, f"no endpoint at {request.url.path[:200]}")
+        elif exc.status_code == 405:
+            problem = ApiProblem(
+                ErrorCode.INVALID_REQUEST,
+                f"{request.method} is not allowed on this endpoint",
+                status=405,
+            )
+        else:
+            problem = ApiProblem(ErrorCode.INVALID_REQUEST, str(exc.detail), status=exc.status_code)
+        return problem_response(problem)
+
+    @api.exception_handler(RequestValidationError)
+    async def on_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        problem = ApiProblem(
+            ErrorCode.PARAM_ERROR,
+            f"{where}: {first.get('msg', 'invalid')}",
+            detail={"location": str(first.get("loc", ("",))[0]), "field": where},
+        )
+        return problem_response(problem)
+
+    @api.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/readyz", tags=["service"])
+    def readyz() -> JSONResponse:
+        try:
+            service.clock.offset()
+        except Exception:
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @api.get("/metrics", tags=["service"])
+    def prometheus() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return api
+
+
+def create_app(service: Service) -> ASGIApp:
+    """The app to serve: the FastAPI routes wrapped in Edge, which signs brand responses."""
+    metrics = Metrics()
+    api = build_api(service, metrics)
+    return Edge(api, service, metrics)

@@ -1,0 +1,201 @@
+"""The four brand endpoints of SPEC §5, each authenticated as §3 orders."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from userpkg.core.brands import Brand
+from userpkg.core.service import Service
+from userpkg.protocol import ApiProblem, ErrorCode
+from userpkg.protocol.errors import param_error
+from userpkg.protocol.models import (
+    ExpandRequest,
+    ExpandResponse,
+    FileMeta,
+    InitUploadRequest,
+    InitUploadResponse,
+    MergeResponse,
+    UploadPartResponse,
+)
+from userpkg.protocol.validation import parse_json_object, parse_request, validate_model
+from userpkg.server.authentication import Authenticator, Claim, SignProblem, check_headers
+from userpkg.server.multipart import PartUpload, boundary_of, receive_part_upload, too_large
+from userpkg.server.openapi import ERRORS, json_body, part_body
+
+PREFIX = "/brand/marketing/user-package"
+PACKAGE_ID = re.compile(r"^[0-9]{20}$")
+Action = Callable[[Brand], dict[str, Any]]
+
+
+def signed_url(request: Request) -> str:
+    """Path and query exactly as sent: what the client signed."""
+    scope = request.scope
+    path = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string", b"")
+    return (path + (b"?" + query if query else b"")).decode("latin-1")
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large(limit)
+    return bytes(body)
+
+
+class BrandApi:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.auth = Authenticator(
+            service.brands, service.replay, service.settings.timestamp_window_seconds
+        )
+
+    def _claim(self, request: Request, endpoint: str) -> Claim:
+        request.state.endpoint = endpoint
+        try:
+            return self.auth.claim(request.headers.get("authorization"))
+        except SignProblem as problem:
+            request.state.auth = problem.outcome
+            request.state.claimed_brand_id = problem.brand_id
+            raise
+
+    def _finish(
+        self, request: Request, claim: Claim, signed: bytes, body_kind: str, action: Action
+    ) -> JSONResponse:
+        """Nonce, signature, header rules, permission, rate limit, then the action itself."""
+        brand_id = claim.brand.brand_id
+        request.state.claimed_brand_id = brand_id
+        try:
+            self.auth.verify(claim, request.method, signed_url(request), signed)
+        except SignProblem as problem:
+            request.state.auth = problem.outcome
+            raise
+        request.state.auth = "ok"
+        request.state.brand_id = brand_id
+        check_headers(claim.brand, request.headers, body_kind)
+        if not claim.brand.user_package_enabled:
+            raise ApiProblem(ErrorCode.NO_AUTH, "this brand may not use user packages")
+        wait = self.service.rate_limiter.take(brand_id, request.state.endpoint)
+        if wait:
+            raise ApiProblem(
+                ErrorCode.RATELIMIT_EXCEEDED,
+                f"more than {self.service.settings.rate_per_second:g} requests a second to this "
+                "endpoint; slow down and retry",
+                headers={"Retry-After": self.service.rate_limiter.retry_after_header(wait)},
+            )
+        return JSONResponse(action(claim.brand))
+
+    async def _json_call(
+        self,
+        request: Request,
+        endpoint: str,
+        body_kind: str,
+        action: Callable[[Brand, bytes], dict[str, Any]],
+    ) -> JSONResponse:
+        claim = self._claim(request, endpoint)
+        body = await read_limited(request, self.service.settings.max_json_body)
+        return await run_in_threadpool(
+            self._finish, request, claim, body, body_kind, lambda brand: action(brand, body)
+        )
+
+    def router(self) -> APIRouter:
+        router = APIRouter(prefix=PREFIX, tags=["brand API"], responses=ERRORS)  # type: ignore[arg-type]
+        service = self.service
+
+        @router.post(
+            "/uploads",
+            response_model=InitUploadResponse,
+            openapi_extra=json_body(InitUploadRequest),
+            summary="Open an upload session for one CSV file",
+        )
+        async def init_upload(request: Request) -> JSONResponse:
+            def action(brand: Brand, body: bytes) -> dict[str, Any]:
+                info = parse_request(InitUploadRequest, body).user_package_file_info
+                return service.uploads.open(brand.brand_id, info)
+
+            return await self._json_call(request, "init_upload", "json", action)
+
+        @router.put(
+            "/uploads/{upload_id}/{part_number}",
+            response_model=UploadPartResponse,
+            openapi_extra=part_body(),
+            summary="Send one part (multipart: file_meta JSON + file bytes)",
+        )
+        async def upload_part(upload_id: str, part_number: str, request: Request) -> JSONResponse:
+            claim = self._claim(request, "upload_part")
+            limit = service.settings.max_part_body
+            boundary = boundary_of(request.headers.get("content-type", ""))
+            received = PartUpload()
+            try:
+                if boundary is not None:
+                    received = await receive_part_upload(
+                        request.stream(), boundary, limit, service.uploads.stage
+                    )
+                    signed = received.meta or b""
+                else:
+                    signed = await read_limited(request, limit)
+
+                def action(brand: Brand) -> dict[str, Any]:
+                    return self._keep_part(brand, upload_id, part_number, received)
+
+                return await run_in_threadpool(
+                    self._finish, request, claim, signed, "multipart", action
+                )
+            finally:
+                received.discard()
+
+        @router.post(
+            "/uploads/{upload_id}",
+            response_model=MergeResponse,
+            summary="Merge the parts into the declared file (no body)",
+        )
+        async def merge_upload(upload_id: str, request: Request) -> JSONResponse:
+            def action(brand: Brand, _body: bytes) -> dict[str, Any]:
+                return service.uploads.merge(brand.brand_id, upload_id)
+
+            return await self._json_call(request, "merge_upload", "none", action)
+
+        @router.post(
+            "/user-packages/{user_package_id}/expand",
+            response_model=ExpandResponse,
+            openapi_extra=json_body(ExpandRequest),
+            summary="Add a merged file's users to a package (asynchronous; call again to poll)",
+        )
+        async def expand(user_package_id: str, request: Request) -> JSONResponse:
+            def action(brand: Brand, body: bytes) -> dict[str, Any]:
+                if not PACKAGE_ID.match(user_package_id):
+                    raise ApiProblem(
+                        ErrorCode.PARAM_ERROR,
+                        "user_package_id must be 20 digits",
+                        detail={"location": "path", "field": "user_package_id"},
+                    )
+                upload_id = parse_request(ExpandRequest, body).upload_id
+                message, state = service.packages.expand(brand.brand_id, user_package_id, upload_id)
+                return {"return_message": message, "state": state}
+
+            return await self._json_call(request, "expand", "json", action)
+
+        return router
+
+    def _keep_part(
+        self, brand: Brand, upload_id: str, part_number: str, received: PartUpload
+    ) -> dict[str, Any]:
+        if received.problem is not None:
+            raise param_error(received.problem)
+        if received.meta is None:
+            raise param_error("the multipart body has no file_meta part", "/file_meta")
+        meta = validate_model(FileMeta, parse_json_object(received.meta), ("file_meta",))
+        if received.staged is None:
+            raise param_error("the multipart body has no file part", "/file")
+        staged, received.staged = received.staged, None
+        return self.service.uploads.put_part(brand.brand_id, upload_id, part_number, meta, staged)

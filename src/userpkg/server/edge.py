@@ -1,0 +1,186 @@
+"""The outermost layer: Request-ID on every response, and a signature on every brand response.
+
+Every answer under /brand/ — success, error, unknown route, crash — leaves through here and
+is signed with the platform key the request named (if the brand holds it) or the brand's
+default. Here too each request is logged, measured and written to the brand's request log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from userpkg.core.requestlog import RequestEntry
+from userpkg.core.service import Service
+from userpkg.server.logs import shorten_path
+from userpkg.server.metrics import Metrics
+
+log = logging.getLogger("userpkg.request")
+
+BRAND_PREFIX = "/brand/"
+_CLAIMED_BRAND = re.compile(r'brand_id="([0-9A-Za-z]{1,32})"')
+SYSTEM_ERROR = {
+    "code": "SYSTEM_ERROR",
+    "message": "the service failed unexpectedly; retrying with the same parameters is safe",
+}
+
+
+def new_request_id() -> str:
+    return f"{int(time.time() * 1000):x}-{secrets.token_hex(8)}"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class Edge:
+    def __init__(self, app: ASGIApp, service: Service, metrics: Metrics) -> None:
+        self.app = app
+        self.service = service
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = new_request_id()
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        brand_api = scope["path"].startswith(BRAND_PREFIX)
+        outcome: dict[str, Any] = {"status": 500, "code": None, "sent": False}
+        held: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def send_out(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                outcome["status"] = message["status"]
+                headers = [*message.get("headers", []), (b"request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+                if brand_api:
+                    held["start"] = message
+                    return
+                outcome["sent"] = True
+                await send(message)
+                return
+            if message["type"] == "http.response.body" and brand_api:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                body = b"".join(chunks)
+                start = held.pop("start")
+                start["headers"] = [
+                    *start["headers"],
+                    *self._signature_headers(scope, state, body),
+                ]
+                outcome["code"] = _error_code(outcome["status"], body)
+                outcome["sent"] = True
+                await send(start)
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_out)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id})
+            if not outcome["sent"]:
+                held.clear()
+                chunks.clear()
+                body = json.dumps(SYSTEM_ERROR).encode()
+                await send_out(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"application/json")],
+                    }
+                )
+                await send_out({"type": "http.response.body", "body": body})
+        finally:
+            self._record(scope, state, outcome, request_id, time.perf_counter() - started)
+
+    def _signature_headers(
+        self, scope: Scope, state: dict[str, Any], body: bytes
+    ) -> list[tuple[bytes, bytes]]:
+        brands = self.service.brands
+        brand_id = state.get("brand_id")
+        probe = brand_id is not None and brands.take_signtest(brand_id)
+        if brand_id is None:
+            claimed = _CLAIMED_BRAND.search(_header(scope, b"authorization") or "")
+            brand_id = claimed.group(1) if claimed else None
+        brand = brands.get(brand_id) if brand_id else None
+        requested = _header(scope, b"wechatpay-serial")
+        key_id = (brand.response_key_id(requested) if brand else None) or (
+            self.service.default_key_id
+        )
+        headers = self.service.keys.signer(key_id).headers(body, probe=probe)
+        return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+    def _record(
+        self,
+        scope: Scope,
+        state: dict[str, Any],
+        outcome: dict[str, Any],
+        request_id: str,
+        seconds: float,
+    ) -> None:
+        path = shorten_path(scope["path"])
+        api = (
+            "brand"
+            if path.startswith(BRAND_PREFIX)
+            else "admin"
+            if path.startswith("/admin/")
+            else "other"
+        )
+        endpoint = state.get("endpoint", "unmatched")
+        status = outcome["status"]
+        self.metrics.observe(api, endpoint, status, seconds)
+        brand_id = state.get("brand_id") or state.get("claimed_brand_id")
+        fields = {
+            "request_id": request_id,
+            "method": scope["method"],
+            "path": path,
+            "endpoint": endpoint,
+            "status": status,
+            "code": outcome["code"],
+            "latency_ms": round(seconds * 1000, 2),
+        }
+        if api == "brand":
+            fields["brand_id"] = brand_id
+            fields["auth"] = state.get("auth", "not checked")
+            if fields["auth"] not in ("ok", "not checked"):
+                self.metrics.sign_failures.labels(fields["auth"]).inc()
+        log.info("request", extra=fields)
+        if api == "brand" and brand_id:
+            self.service.request_log.add(
+                RequestEntry(
+                    brand_id=brand_id,
+                    time=time.time(),
+                    method=scope["method"],
+                    path=path,
+                    status=status,
+                    code=outcome["code"],
+                    request_id=request_id,
+                    auth=fields["auth"],
+                    latency_ms=fields["latency_ms"],
+                )
+            )
+
+
+def _error_code(status: int, body: bytes) -> str | None:
+    if status < 400:
+        return None
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, str) else None

@@ -1,0 +1,66 @@
+"""Running the service: one uvicorn process, or N sharing a port, each with its own Service."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from userpkg.core.service import Service
+from userpkg.core.settings import Settings, SyncDelay
+from userpkg.server.app import create_app
+from userpkg.server.logs import setup_logging
+
+ENV_SETTINGS = "USERPKG_SERVE_SETTINGS"
+
+
+def _settings_to_env(settings: Settings) -> str:
+    raw: dict[str, Any] = asdict(settings)
+    raw["data_dir"] = str(settings.data_dir)
+    raw["sync_delay"] = str(settings.sync_delay)
+    return json.dumps(raw)
+
+
+def _settings_from_env(text: str) -> Settings:
+    raw = json.loads(text)
+    raw["data_dir"] = Path(raw["data_dir"])
+    raw["sync_delay"] = SyncDelay.parse(raw["sync_delay"])
+    return Settings(**raw)
+
+
+def app_from_environment() -> ASGIApp:
+    """uvicorn's factory for worker processes: the settings come through the environment."""
+    setup_logging(os.environ.get("USERPKG_LOG_LEVEL", "INFO"))
+    service = Service(_settings_from_env(os.environ[ENV_SETTINGS]))
+    service.start_background()
+    return create_app(service)
+
+
+def run(settings: Settings, host: str, port: int, workers: int, log_level: str) -> None:
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "http": "httptools",
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers > 1:
+        os.environ[ENV_SETTINGS] = _settings_to_env(replace(settings))
+        os.environ["USERPKG_LOG_LEVEL"] = log_level
+        uvicorn.run(
+            "userpkg.server.serving:app_from_environment", factory=True, workers=workers, **common
+        )
+        return
+    service = Service(settings)
+    service.start_background()
+    try:
+        uvicorn.run(create_app(service), **common)
+    finally:
+        service.close()

@@ -1,0 +1,1 @@
+"""Persistence: the database schema and access, and blob storage for parts and files."""

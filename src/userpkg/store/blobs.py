@@ -1,0 +1,131 @@
+"""Parts and merged files on disk, written so that an acknowledged byte survives a crash.
+
+Every file is written under a temporary name, fsync'd, renamed into place, and its directory
+fsync'd, before the caller acknowledges it; a crash leaves either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1 << 20
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name == "nt":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class StagedFile:
+    """A file being received: written chunk by chunk, hashed as it goes, never held in memory."""
+
+    def __init__(self, directory: Path) -> None:
+        fd, name = tempfile.mkstemp(dir=directory, prefix=".staging-")
+        self.path = Path(name)
+        self._file: BinaryIO = os.fdopen(fd, "wb")
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def finish(self) -> None:
+        """Flush to disk; called once the last chunk is written."""
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+    def discard(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class FileBlobStore:
+    """Blobs under one directory: `parts/<upload_id>/<n>` and `files/<resource_id>`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._staging = root / "staging"
+        self._parts = root / "parts"
+        self._files = root / "files"
+        for path in (self._staging, self._parts, self._files):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def stage(self) -> StagedFile:
+        return StagedFile(self._staging)
+
+    def clear_staging(self) -> None:
+        """Remove half-received files left by a crash; called at start-up."""
+        for leftover in self._staging.glob(".staging-*"):
+            leftover.unlink(missing_ok=True)
+
+    def _part_path(self, upload_id: str, part_number: int) -> Path:
+        return self._parts / upload_id / f"{part_number:05d}"
+
+    def keep_part(self, staged: StagedFile, upload_id: str, part_number: int) -> None:
+        """Move a finished staged file into place as a part, replacing any earlier one."""
+        staged.finish()
+        target = self._part_path(upload_id, part_number)
+        target.parent.mkdir(exist_ok=True)
+        os.replace(staged.path, target)
+        _fsync_dir(target.parent)
+
+    def part_digest(self, upload_id: str, part_number: int) -> str | None:
+        path = self._part_path(upload_id, part_number)
+        if not path.exists():
+            return None
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def merge(self, upload_id: str, part_count: int, resource_id: str) -> tuple[int, str]:
+        """Concatenate parts 1..n into the file `resource_id`; returns (size, sha256)."""
+        staged = self.stage()
+        try:
+            for number in range(1, part_count + 1):
+                with self._part_path(upload_id, number).open("rb") as part:
+                    for chunk in iter(lambda part=part: part.read(CHUNK), b""):
+                        staged.write(chunk)
+            staged.finish()
+            os.replace(staged.path, self._files / resource_id)
+            _fsync_dir(self._files)
+        except BaseException:
+            staged.discard()
+            raise
+        return staged.size, staged.sha256
+
+    def has_file(self, resource_id: str) -> bool:
+        return (self._files / resource_id).exists()
+
+    @contextmanager
+    def open_file(self, resource_id: str) -> Iterator[BinaryIO]:
+        with (self._files / resource_id).open("rb") as handle:
+            yield handle
+
+    def delete_parts(self, upload_id: str) -> None:
+        shutil.rmtree(self._parts / upload_id, ignore_errors=True)
+
+    def delete_file(self, resource_id: str) -> None:
+        (self._files / resource_id).unlink(missing_ok=True)

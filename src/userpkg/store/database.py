@@ -1,0 +1,104 @@
+"""One database, SQLite or PostgreSQL, with two kinds of write transaction.
+
+Durable transactions hold accepted data (parts, merges, tasks) and are flushed to disk before
+they return; cheap ones hold what may be lost in a power cut without harm (replay nonces, the
+request log) and skip the flush. Reads never take SQLite's write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'userpkg.sqlite'}"
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                pool_size=pool_size,
+                max_overflow=pool_size,
+            )
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            if parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            self.engine = create_engine(
+                parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+
+    @contextmanager
+    def transaction(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction; `durable=False` for data whose loss in a power cut is harmless."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                _sqlite_synchronous(conn, "FULL" if durable else "NORMAL")
+            with conn.begin():
+                if not durable and not self.is_sqlite:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only snapshot; on SQLite a deferred transaction, so writers are not blocked."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(userpkg_deferred=True)
+            with conn.begin():
+                yield conn
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (safe to call at every start)."""
+        with self.engine.connect() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=FULL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA busy_timeout=30000",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    deferred = conn.get_execution_options().get("userpkg_deferred", False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def _sqlite_synchronous(conn: Connection, level: str) -> None:
+    info = conn.connection.info
+    if info.get("synchronous") != level:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute(f"PRAGMA synchronous={level}")
+        info["synchronous"] = level
