@@ -13,7 +13,7 @@ from userpkg.core.service import Service
 from userpkg.protocol import ApiProblem, ErrorCode
 from userpkg.server.admin_api import admin_router
 from userpkg.server.brand_api import BrandApi
-from userpkg.server.edge import Edge
+from userpkg.server.edge import SYSTEM_ERROR, Edge
 from userpkg.server.metrics import CONTENT_TYPE_LATEST, Metrics
 
 
@@ -48,6 +48,10 @@ def build_api(service: Service, metrics: Metrics) -> FastAPI:
         else:
             problem = ApiProblem(ErrorCode.INVALID_REQUEST, str(exc.detail), status=exc.status_code)
         return problem_response(problem)
+
+    @api.exception_handler(Exception)
+    async def on_crash(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse(SYSTEM_ERROR, status_code=500)
 
     @api.exception_handler(RequestValidationError)
     async def on_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

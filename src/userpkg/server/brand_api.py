@@ -144,6 +144,7 @@ class BrandApi:
                     signed = received.meta or b""
                 else:
                     signed = await read_limited(request, limit)
+                    received.problem = "the body is not multipart/form-data with a boundary"
 
                 def action(brand: Brand) -> dict[str, Any]:
                     return self._keep_part(brand, upload_id, part_number, received)

@@ -95,7 +95,7 @@ class _Receiver:
         if self.name == "file_meta":
             self.meta.extend(data[start:end])
             if len(self.meta) > MAX_META:
-                raise MultipartParseError(f"file_meta is larger than {MAX_META} bytes")
+                raise param_error(f"file_meta is larger than {MAX_META} bytes", status=413)
         elif self.name == "file" and self.body.staged is not None:
             self.body.staged.write(data[start:end])
 
@@ -120,7 +120,7 @@ async def receive_part_upload(
                 parser.write(chunk)
         parser.finalize()
     except MultipartParseError as exc:
-        body.problem = str(exc) or "the multipart body is malformed"
+        body.problem = f"the multipart body is malformed: {exc}"
     except BaseException:
         body.discard()
         raise
