@@ -1,0 +1,5 @@
+"""`python -m userpkg` runs the CLI."""
+
+from userpkg.cli.main import app
+
+app()

@@ -1,0 +1,42 @@
+"""The per-brand, per-endpoint token bucket, seen from outside."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from userpkg.core.ratelimit import RateLimiter
+from userpkg.core.settings import Settings
+
+from .support import PREFIX, LiveServer
+
+
+@pytest.fixture
+def strict_server(tmp_path: Path) -> Iterator[LiveServer]:
+    live = LiveServer(Settings(data_dir=tmp_path, rate_per_second=0.5, rate_burst=3))
+    yield live
+    live.stop()
+
+
+def test_burst_then_429_with_retry_after_per_brand_and_endpoint(strict_server: LiveServer) -> None:
+    brand, other = strict_server.new_brand(), strict_server.new_brand()
+    codes = [brand.init_upload(b"x\n").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = brand.init_upload(b"x\n")
+    body = brand.verified(limited)
+    assert body["code"] == "RATELIMIT_EXCEEDED"
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert other.init_upload(b"x\n").status_code == 200, "buckets are per brand"
+    expand = brand.send("POST", f"{PREFIX}/user-packages/{'0' * 20}/expand", b'{"upload_id":"u"}')
+    assert expand.status_code == 404, "and per endpoint"
+
+
+def test_bucket_refills_at_the_configured_rate() -> None:
+    now = [0.0]
+    limiter = RateLimiter(rate=2, burst=2, clock=lambda: now[0])
+    assert [limiter.take("b", "e") for _ in range(3)] == [0.0, 0.0, 0.5]
+    now[0] = 0.5
+    assert limiter.take("b", "e") == 0.0
+    assert limiter.take("b", "e") > 0

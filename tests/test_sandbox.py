@@ -1,0 +1,122 @@
+"""`userpkg serve --sandbox` as a user runs it: a fresh data directory, then a restart."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import httpx
+
+from userpkg.protocol import (
+    BrandCredential,
+    ResponseValidator,
+    RsaSigner,
+    load_certificate,
+    load_private_key,
+    load_public_key,
+)
+
+from .processes import ServiceProcess
+
+PREFIX = "/brand/marketing/user-package"
+
+
+def _signed_init(manifest: dict[str, object], credentials: dict[str, str]) -> httpx.Response:
+    key = load_private_key(Path(credentials["private_key_path"]).read_text())
+    credential = BrandCredential(
+        credentials["brand_id"], credentials["cert_serial_no"], RsaSigner(key)
+    )
+    body = json.dumps(
+        {
+            "user_package_file_info": {
+                "filename": "hello.csv",
+                "digest": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "file_size": 4,
+                "package_type": "USER_PACKAGE_TYPE_TARGETED_EXPOSURE",
+                "data_type": "USER_PACKAGE_DATA_TYPE_OPENID",
+                "description": "trying the sandbox for the first time",
+            }
+        }
+    ).encode()
+    auth = credential.authorize("POST", f"{PREFIX}/uploads", body)
+    return httpx.post(
+        f"{credentials['base_url']}{PREFIX}/uploads",
+        content=body,
+        headers={
+            "Authorization": auth.header(),
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Wechatpay-Serial": credentials["platform_public_key_id"],
+        },
+    )
+
+
+def test_sandbox_provisions_once_and_restarts_with_the_same_playground(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    args = ["serve", "--sandbox", "--data", str(data), "--sandbox-users", "500"]
+    first = ServiceProcess(args, tmp_path / "first.log")
+    try:
+        first.wait_healthy()
+        manifest = json.loads((data / "sandbox" / "sandbox.json").read_text())
+        for key in (
+            "base_url",
+            "admin_token",
+            "brand_id",
+            "cert_serial_no",
+            "brand_private_key_path",
+            "platform_public_key_id",
+            "platform_public_key_path",
+            "bound_appids",
+            "unbound_appids",
+            "user_packages",
+            "users",
+            "credentials_path",
+        ):
+            assert key in manifest, key
+        assert manifest["base_url"] == first.base_url
+        assert len(manifest["bound_appids"]) == 2
+        assert len(manifest["unbound_appids"]) == 1
+        assert sorted(p["package_type"] for p in manifest["user_packages"]) == [
+            "USER_PACKAGE_TYPE_RISK_USER",
+            "USER_PACKAGE_TYPE_TARGETED_EXPOSURE",
+        ]
+        assert manifest["users"] == 500
+        credentials = tomllib.loads(Path(manifest["credentials_path"]).read_text())
+        assert credentials["brand_id"] == manifest["brand_id"]
+        serial, _ = load_certificate((data / "sandbox" / "brand_certificate.pem").read_text())
+        assert serial == manifest["cert_serial_no"]
+        assert (Path(manifest["brand_private_key_path"]).stat().st_mode & 0o077) == 0
+
+        response = _signed_init(manifest, credentials)
+        assert response.status_code == 200, response.text
+        ResponseValidator(
+            credentials["platform_public_key_id"],
+            load_public_key(Path(credentials["platform_public_key_path"]).read_text()),
+        ).validate(dict(response.headers), response.content)
+
+        admin = {"Authorization": f"Bearer {manifest['admin_token']}"}
+        users = httpx.get(f"{first.base_url}/admin/v1/users?limit=2", headers=admin).json()
+        assert users["total_count"] == 500
+        openids = users["data"][0]["openids"]
+        assert set(openids) == {*manifest["bound_appids"], *manifest["unbound_appids"]}
+        banner = (tmp_path / "first.log").read_text()
+        assert "userpkg sandbox is running" in banner
+        assert manifest["admin_token"] not in banner
+    finally:
+        assert first.stop()
+
+    second = ServiceProcess(args, tmp_path / "second.log")
+    try:
+        second.wait_healthy()
+        again = json.loads((data / "sandbox" / "sandbox.json").read_text())
+        assert again["brand_id"] == manifest["brand_id"]
+        assert again["user_packages"] == manifest["user_packages"]
+        assert again["base_url"] == second.base_url
+        admin = {"Authorization": f"Bearer {again['admin_token']}"}
+        users = httpx.get(f"{second.base_url}/admin/v1/users?limit=1", headers=admin).json()
+        assert users["total_count"] == 500, "a restart must not provision again"
+        credentials = tomllib.loads(Path(again["credentials_path"]).read_text())
+        assert _signed_init(again, credentials).status_code == 200
+    finally:
+        assert second.stop()
