@@ -47,6 +47,10 @@ def serve(
     no_processing: Annotated[
         bool, typer.Option("--no-processing", help="Leave tasks to `userpkg worker` processes.")
     ] = False,
+    rate_limit: Annotated[
+        float, typer.Option(help="Brand API requests per second per brand and endpoint.")
+    ] = 20.0,
+    rate_burst: Annotated[int, typer.Option(help="Requests a brand may save up (burst).")] = 40,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
 ) -> None:
     """Run the service: the brand API, the operator API and (unless told not to) task processing."""
@@ -57,6 +61,8 @@ def serve(
         sandbox=sandbox_mode,
         sync_delay=_delay(sync_delay, sandbox_mode),
         admin_token=os.environ.get("USERPKG_ADMIN_TOKEN") or None,
+        rate_per_second=rate_limit,
+        rate_burst=rate_burst,
     )
     _ = no_processing
     if sandbox_mode:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from userpkg.core.brands import Brands, not_found
@@ -41,6 +41,12 @@ class Package:
             "member_count": self.member_count,
             "create_time": rfc3339(self.created_at),
         }
+
+
+def _used_elsewhere(upload_id: str) -> Exception:
+    return invalid_request(
+        f"upload {short(upload_id)} was already used to expand another package", "/upload_id"
+    )
 
 
 def task_view(row: Row[Any]) -> dict[str, Any]:
@@ -101,9 +107,13 @@ class Packages:
 
     def get(self, package_id: str) -> Package | None:
         with self._db.read() as conn:
-            row = conn.execute(
-                select(user_packages).where(user_packages.c.user_package_id == package_id)
-            ).first()
+            return self._package(conn, package_id)
+
+    @staticmethod
+    def _package(conn: Connection, package_id: str) -> Package | None:
+        row = conn.execute(
+            select(user_packages).where(user_packages.c.user_package_id == package_id)
+        ).first()
         return None if row is None else Package(**row._asdict())
 
     def require(self, package_id: str) -> Package:
@@ -125,23 +135,46 @@ class Packages:
             ).all()
             return [Package(**r._asdict()) for r in rows], int(total.scalar_one())
 
-    def expand(self, brand_id: str, package_id: str, upload_id: str) -> tuple[str, str]:
-        """Create the task (or report the existing one's state): (return_message, state)."""
-        package = self.get(package_id)
-        if package is None or package.brand_id != brand_id:
+    def poll(self, brand_id: str, package_id: str, upload_id: str) -> tuple[str, str] | None:
+        """The state of an existing expand, in one read; None if there is no task yet.
+
+        Raises what expand would for a foreign package or upload, so a poll answers exactly
+        as a repeated expand does.
+        """
+        p, u, t = user_packages, uploads, expand_tasks
+        query = (
+            select(
+                p.c.brand_id,
+                u.c.brand_id.label("upload_brand"),
+                t.c.user_package_id.label("task_package"),
+                t.c.return_message,
+                t.c.state,
+            )
+            .select_from(p)
+            .outerjoin(u, u.c.upload_id == upload_id)
+            .outerjoin(t, t.c.upload_id == upload_id)
+            .where(p.c.user_package_id == package_id)
+        )
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
+        if row is None or row.brand_id != brand_id:
             raise not_found(f"user package {package_id}")
+        if row.upload_brand is None or row.upload_brand != brand_id or row.task_package is None:
+            return None
+        if row.task_package != package_id:
+            raise _used_elsewhere(upload_id)
+        return row.return_message, row.state
+
+    def expand(self, brand_id: str, package_id: str, upload_id: str) -> tuple[str, str]:
+        """Create the task, or report the existing one's state: (return_message, state)."""
         with self._db.transaction() as conn:
+            package = self._package(conn, package_id)
+            if package is None or package.brand_id != brand_id:
+                raise not_found(f"user package {package_id}")
+            known = self._existing_task(conn, brand_id, package_id, upload_id)
+            if known is not None:
+                return known
             upload = self._uploads.owned(conn, brand_id, upload_id)
-            task = conn.execute(
-                select(expand_tasks).where(expand_tasks.c.upload_id == upload_id)
-            ).first()
-            if task is not None:
-                if task.user_package_id != package_id:
-                    raise invalid_request(
-                        f"upload {short(upload_id)} was already used to expand another package",
-                        "/upload_id",
-                    )
-                return task.return_message, task.state
             if upload.state != MERGED:
                 raise invalid_request(
                     f"upload {short(upload_id)} is not merged yet; merge it before expanding",
@@ -176,6 +209,22 @@ class Packages:
             extra={"brand_id": brand_id, "package": package_id, "upload": short(upload_id)},
         )
         return "success", ProcessState.PROCESSING.value
+
+    def _existing_task(
+        self, conn: Connection, brand_id: str, package_id: str, upload_id: str
+    ) -> tuple[str, str] | None:
+        """The (message, state) of the upload's task, if it has one: how a brand polls."""
+        self._uploads.owned(conn, brand_id, upload_id)
+        task = conn.execute(
+            select(
+                expand_tasks.c.user_package_id, expand_tasks.c.return_message, expand_tasks.c.state
+            ).where(expand_tasks.c.upload_id == upload_id)
+        ).first()
+        if task is None:
+            return None
+        if task.user_package_id != package_id:
+            raise _used_elsewhere(upload_id)
+        return task.return_message, task.state
 
     def tasks(self, package_id: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         self.require(package_id)

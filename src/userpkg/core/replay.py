@@ -1,12 +1,20 @@
-"""Replay protection: a nonce is accepted once per brand within its time-to-live."""
+"""Replay protection: a nonce is accepted once per brand within its time-to-live.
+
+The database's unique key is the authority, shared by every API process: one upsert either
+claims the nonce (new, or expired) or finds it live. The `seen` check made before signature
+verification only chooses the clearer message for a replay, so it asks this process's memory
+of recent nonces instead of the database.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
 
 from userpkg.store.database import Database
 from userpkg.store.schema import nonces
@@ -19,41 +27,38 @@ class ReplayGuard:
         self._db = db
         self._ttl = ttl_seconds
         self._clock = clock
+        self._recent: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+        table = nonces
+        upsert = (sqlite.insert if db.is_sqlite else postgresql.insert)(table)
+        self._claim = upsert.on_conflict_do_update(
+            index_elements=[table.c.brand_id, table.c.nonce],
+            set_={"expires_at": upsert.excluded.expires_at},
+            where=table.c.expires_at <= upsert.excluded.expires_at - ttl_seconds,
+        )
 
     def seen(self, brand_id: str, nonce: str) -> bool:
-        with self._db.read() as conn:
-            row = conn.execute(
-                select(nonces.c.expires_at).where(
-                    nonces.c.brand_id == brand_id,
-                    nonces.c.nonce == nonce,
-                    nonces.c.expires_at > int(self._clock()),
-                )
-            ).first()
-        return row is not None
+        """Whether this process accepted the nonce within its time-to-live."""
+        expires = self._recent.get((brand_id, nonce))
+        return expires is not None and expires > self._clock()
 
     def remember(self, brand_id: str, nonce: str) -> bool:
-        """Record the nonce; False if another request already used it (a race or a replay)."""
+        """Claim the nonce; False if any request, in any process, holds it already."""
         now = int(self._clock())
-        try:
-            with self._db.transaction(durable=False) as conn:
-                conn.execute(
-                    delete(nonces).where(
-                        nonces.c.brand_id == brand_id,
-                        nonces.c.nonce == nonce,
-                        nonces.c.expires_at <= now,
-                    )
-                )
-                conn.execute(
-                    insert(nonces).values(
-                        brand_id=brand_id, nonce=nonce, expires_at=now + self._ttl
-                    )
-                )
-        except IntegrityError:
+        expires = now + self._ttl
+        with self._db.transaction(durable=False) as conn:
+            claimed = conn.execute(
+                self._claim.values(brand_id=brand_id, nonce=nonce, expires_at=expires)
+            ).rowcount
+        if claimed != 1:
             return False
+        with self._lock:
+            self._recent[(brand_id, nonce)] = expires
+            while self._recent and next(iter(self._recent.values())) <= now:
+                self._recent.popitem(last=False)
         return True
 
     def purge(self) -> int:
         with self._db.transaction(durable=False) as conn:
-            return conn.execute(
-                delete(nonces).where(nonces.c.expires_at <= int(self._clock()))
-            ).rowcount
+            expired = delete(nonces).where(nonces.c.expires_at <= int(self._clock()))
+            return conn.execute(expired).rowcount

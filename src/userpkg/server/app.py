@@ -15,20 +15,21 @@ from userpkg.server.admin_api import admin_router
 from userpkg.server.brand_api import BrandApi
 from userpkg.server.edge import SYSTEM_ERROR, Edge
 from userpkg.server.metrics import CONTENT_TYPE_LATEST, Metrics
+from userpkg.server.response_signing import ResponseSigning
 
 
 def problem_response(problem: ApiProblem) -> JSONResponse:
     return JSONResponse(problem.body(), status_code=problem.status, headers=problem.headers)
 
 
-def build_api(service: Service, metrics: Metrics) -> FastAPI:
+def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> FastAPI:
     api = FastAPI(
         title="userpkg",
         version=__version__,
         description="WeChat Pay Brand API user packages (人群包): the brand API and the "
         "operator API. Every brand response is signed (Wechatpay-* headers).",
     )
-    api.include_router(BrandApi(service).router())
+    api.include_router(BrandApi(service, signing).router())
     api.include_router(admin_router(service))
 
     @api.exception_handler(ApiProblem)
@@ -86,5 +87,6 @@ def build_api(service: Service, metrics: Metrics) -> FastAPI:
 def create_app(service: Service) -> ASGIApp:
     """The app to serve: the FastAPI routes wrapped in Edge, which signs brand responses."""
     metrics = Metrics()
-    api = build_api(service, metrics)
-    return Edge(api, service, metrics)
+    signing = ResponseSigning(service.brands, service.keys, service.default_key_id)
+    api = build_api(service, metrics, signing)
+    return Edge(api, service, metrics, signing)

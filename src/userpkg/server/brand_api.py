@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from userpkg.core.brands import Brand
@@ -27,10 +28,18 @@ from userpkg.protocol.validation import parse_json_object, parse_request, valida
 from userpkg.server.authentication import Authenticator, Claim, SignProblem, check_headers
 from userpkg.server.multipart import PartUpload, boundary_of, receive_part_upload, too_large
 from userpkg.server.openapi import ERRORS, json_body, part_body
+from userpkg.server.response_signing import ResponseSigning
 
 PREFIX = "/brand/marketing/user-package"
 PACKAGE_ID = re.compile(r"^[0-9]{20}$")
 Action = Callable[[Brand], dict[str, Any]]
+FastPath = Callable[[Brand], dict[str, Any] | None]
+BodyAction = Callable[[Brand, bytes], dict[str, Any]]
+
+
+def _json_bytes(value: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON, the form the public host answers in."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def signed_url(request: Request) -> str:
@@ -54,8 +63,9 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 
 class BrandApi:
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, signing: ResponseSigning) -> None:
         self.service = service
+        self.signing = signing
         self.auth = Authenticator(
             service.brands, service.replay, service.settings.timestamp_window_seconds
         )
@@ -69,10 +79,8 @@ class BrandApi:
             request.state.claimed_brand_id = problem.brand_id
             raise
 
-    def _finish(
-        self, request: Request, claim: Claim, signed: bytes, body_kind: str, action: Action
-    ) -> JSONResponse:
-        """Nonce, signature, header rules, permission, rate limit, then the action itself."""
+    def _authorize(self, request: Request, claim: Claim, signed: bytes, body_kind: str) -> Brand:
+        """Nonce, signature, header rules, permission, rate limit: all in memory or cheap."""
         brand_id = claim.brand.brand_id
         request.state.claimed_brand_id = brand_id
         try:
@@ -93,19 +101,50 @@ class BrandApi:
                 "endpoint; slow down and retry",
                 headers={"Retry-After": self.service.rate_limiter.retry_after_header(wait)},
             )
-        return JSONResponse(action(claim.brand))
+        return claim.brand
+
+    async def _call(
+        self,
+        request: Request,
+        claim: Claim,
+        signed: bytes,
+        body_kind: str,
+        blocking: Action,
+        fast: FastPath | None = None,
+    ) -> Response:
+        """Authorize and answer. CPU-only steps run on the event loop, where a thread handoff
+        would cost more than the work; steps that wait on the disk (durable commits, file
+        writes) run in the thread pool."""
+        brand = self._authorize(request, claim, signed, body_kind)
+        result = fast(brand) if fast is not None else None
+        if result is None:
+            result = await run_in_threadpool(blocking, brand)
+        body = _json_bytes(result)
+        signature = self.signing.headers(
+            body,
+            authenticated_brand=brand.brand_id,
+            authorization=None,
+            requested_key=request.headers.get("wechatpay-serial"),
+        )
+        return Response(body, media_type="application/json", headers=signature)
 
     async def _json_call(
         self,
         request: Request,
         endpoint: str,
         body_kind: str,
-        action: Callable[[Brand, bytes], dict[str, Any]],
-    ) -> JSONResponse:
+        blocking: BodyAction,
+        fast: Callable[[Brand, bytes], dict[str, Any] | None] | None = None,
+    ) -> Response:
         claim = self._claim(request, endpoint)
         body = await read_limited(request, self.service.settings.max_json_body)
-        return await run_in_threadpool(
-            self._finish, request, claim, body, body_kind, lambda brand: action(brand, body)
+        return await self._call(
+            request,
+            claim,
+            body,
+            body_kind,
+            lambda brand: blocking(brand, body),
+            None if fast is None else lambda brand: fast(brand, body),
         )
 
     def router(self) -> APIRouter:
@@ -118,7 +157,7 @@ class BrandApi:
             openapi_extra=json_body(InitUploadRequest),
             summary="Open an upload session for one CSV file",
         )
-        async def init_upload(request: Request) -> JSONResponse:
+        async def init_upload(request: Request) -> Response:
             def action(brand: Brand, body: bytes) -> dict[str, Any]:
                 info = parse_request(InitUploadRequest, body).user_package_file_info
                 return service.uploads.open(brand.brand_id, info)
@@ -131,7 +170,7 @@ class BrandApi:
             openapi_extra=part_body(),
             summary="Send one part (multipart: file_meta JSON + file bytes)",
         )
-        async def upload_part(upload_id: str, part_number: str, request: Request) -> JSONResponse:
+        async def upload_part(upload_id: str, part_number: str, request: Request) -> Response:
             claim = self._claim(request, "upload_part")
             limit = service.settings.max_part_body
             boundary = boundary_of(request.headers.get("content-type", ""))
@@ -149,9 +188,7 @@ class BrandApi:
                 def action(brand: Brand) -> dict[str, Any]:
                     return self._keep_part(brand, upload_id, part_number, received)
 
-                return await run_in_threadpool(
-                    self._finish, request, claim, signed, "multipart", action
-                )
+                return await self._call(request, claim, signed, "multipart", action)
             finally:
                 received.discard()
 
@@ -160,7 +197,7 @@ class BrandApi:
             response_model=MergeResponse,
             summary="Merge the parts into the declared file (no body)",
         )
-        async def merge_upload(upload_id: str, request: Request) -> JSONResponse:
+        async def merge_upload(upload_id: str, request: Request) -> Response:
             def action(brand: Brand, _body: bytes) -> dict[str, Any]:
                 return service.uploads.merge(brand.brand_id, upload_id)
 
@@ -172,19 +209,26 @@ class BrandApi:
             openapi_extra=json_body(ExpandRequest),
             summary="Add a merged file's users to a package (asynchronous; call again to poll)",
         )
-        async def expand(user_package_id: str, request: Request) -> JSONResponse:
-            def action(brand: Brand, body: bytes) -> dict[str, Any]:
+        async def expand(user_package_id: str, request: Request) -> Response:
+            def upload_id_of(body: bytes) -> str:
                 if not PACKAGE_ID.match(user_package_id):
                     raise ApiProblem(
                         ErrorCode.PARAM_ERROR,
                         "user_package_id must be 20 digits",
                         detail={"location": "path", "field": "user_package_id"},
                     )
-                upload_id = parse_request(ExpandRequest, body).upload_id
+                return parse_request(ExpandRequest, body).upload_id
+
+            def poll(brand: Brand, body: bytes) -> dict[str, Any] | None:
+                known = service.packages.poll(brand.brand_id, user_package_id, upload_id_of(body))
+                return None if known is None else {"return_message": known[0], "state": known[1]}
+
+            def create(brand: Brand, body: bytes) -> dict[str, Any]:
+                upload_id = upload_id_of(body)
                 message, state = service.packages.expand(brand.brand_id, user_package_id, upload_id)
                 return {"return_message": message, "state": state}
 
-            return await self._json_call(request, "expand", "json", action)
+            return await self._json_call(request, "expand", "json", create, fast=poll)
 
         return router
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 import time
 from typing import Any
@@ -20,11 +19,12 @@ from userpkg.core.requestlog import RequestEntry
 from userpkg.core.service import Service
 from userpkg.server.logs import shorten_path
 from userpkg.server.metrics import Metrics
+from userpkg.server.response_signing import ResponseSigning
 
 log = logging.getLogger("userpkg.request")
 
 BRAND_PREFIX = "/brand/"
-_CLAIMED_BRAND = re.compile(r'brand_id="([0-9A-Za-z]{1,32})"')
+SIGNED = b"wechatpay-signature"
 SYSTEM_ERROR = {
     "code": "SYSTEM_ERROR",
     "message": "the service failed unexpectedly; retrying with the same parameters is safe",
@@ -43,10 +43,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class Edge:
-    def __init__(self, app: ASGIApp, service: Service, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, service: Service, metrics: Metrics, signing: ResponseSigning
+    ) -> None:
         self.app = app
         self.service = service
         self.metrics = metrics
+        self.signing = signing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,10 +81,11 @@ class Edge:
                     return
                 body = b"".join(chunks)
                 start = held.pop("start")
-                start["headers"] = [
-                    *start["headers"],
-                    *self._signature_headers(scope, state, body),
-                ]
+                if not any(name == SIGNED for name, _ in start["headers"]):
+                    start["headers"] = [
+                        *start["headers"],
+                        *self._signature_headers(scope, state, body),
+                    ]
                 outcome["code"] = _error_code(outcome["status"], body)
                 outcome["sent"] = True
                 await send(start)
@@ -111,18 +115,12 @@ class Edge:
     def _signature_headers(
         self, scope: Scope, state: dict[str, Any], body: bytes
     ) -> list[tuple[bytes, bytes]]:
-        brands = self.service.brands
-        brand_id = state.get("brand_id")
-        probe = brand_id is not None and brands.take_signtest(brand_id)
-        if brand_id is None:
-            claimed = _CLAIMED_BRAND.search(_header(scope, b"authorization") or "")
-            brand_id = claimed.group(1) if claimed else None
-        brand = brands.get(brand_id) if brand_id else None
-        requested = _header(scope, b"wechatpay-serial")
-        key_id = (brand.response_key_id(requested) if brand else None) or (
-            self.service.default_key_id
+        headers = self.signing.headers(
+            body,
+            authenticated_brand=state.get("brand_id"),
+            authorization=_header(scope, b"authorization"),
+            requested_key=_header(scope, b"wechatpay-serial"),
         )
-        headers = self.service.keys.signer(key_id).headers(body, probe=probe)
         return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
 
     def _record(

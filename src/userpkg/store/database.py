@@ -2,11 +2,13 @@
 
 Durable transactions hold accepted data (parts, merges, tasks) and are flushed to disk before
 they return; cheap ones hold what may be lost in a power cut without harm (replay nonces, the
-request log) and skip the flush. Reads never take SQLite's write lock.
+request log) and skip the flush. Reads never take SQLite's write lock, and writers of one
+process queue on a lock of their own rather than in SQLite's busy handler, which sleeps.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +31,7 @@ class Database:
         parsed = make_url(url)
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self._writer = threading.RLock()
         if self.is_sqlite:
             self.engine = create_engine(
                 url,
@@ -48,12 +51,15 @@ class Database:
     @contextmanager
     def transaction(self, *, durable: bool = True) -> Iterator[Connection]:
         """A write transaction; `durable=False` for data whose loss in a power cut is harmless."""
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
-                _sqlite_synchronous(conn, "FULL" if durable else "NORMAL")
-            with conn.begin():
-                if not durable and not self.is_sqlite:
+        if not self.is_sqlite:
+            with self.engine.connect() as conn, conn.begin():
+                if not durable:
                     conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield conn
+            return
+        with self._writer, self.engine.connect() as conn:
+            _sqlite_synchronous(conn, "FULL" if durable else "NORMAL")
+            with conn.begin():
                 yield conn
 
     @contextmanager

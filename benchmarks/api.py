@@ -1,0 +1,219 @@
+"""Brand API throughput against one server process, beside the ceiling of its own crypto.
+
+Every request is signed before the timed window, so the load generator does no RSA work
+while measuring; it writes pre-built HTTP/1.1 requests on keep-alive sockets. Goal: the
+service reaches >= 60% of the single-core ceiling of one RSA verify + one RSA sign per
+request, and a 20 MiB upload (init, parts, merge) runs at >= 100 MB/s on loopback.
+Run: `.venv/bin/python benchmarks/api.py [--requests N] [--connections C]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from tests.processes import ServiceProcess
+
+from _shared import rate
+from userpkg.protocol import BrandCredential, RsaSigner, load_private_key
+from userpkg.protocol.multipart import encode_part_upload
+
+PREFIX = "/brand/marketing/user-package"
+
+
+class Brand:
+    def __init__(self, manifest: dict[str, object]) -> None:
+        key = load_private_key(Path(str(manifest["brand_private_key_path"])).read_text())
+        self.key = key
+        self.credential = BrandCredential(
+            str(manifest["brand_id"]), str(manifest["cert_serial_no"]), RsaSigner(key)
+        )
+        self.platform = str(manifest["platform_public_key_id"])
+        self.base = str(manifest["base_url"])
+
+    def headers(
+        self, method: str, path: str, body: bytes, content_type: str | None
+    ) -> dict[str, str]:
+        out = {
+            "Authorization": self.credential.authorize(method, path, body).header(),
+            "Accept": "application/json",
+            "Wechatpay-Serial": self.platform,
+        }
+        if content_type:
+            out["Content-Type"] = content_type
+        return out
+
+    def raw_request(self, method: str, path: str, body: bytes) -> bytes:
+        headers = self.headers(method, path, body, "application/json")
+        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        return head.encode() + b"\r\n" + body
+
+
+def upload(brand: Brand, client: httpx.Client, data: bytes, name: str) -> tuple[str, float]:
+    """Init, parts in parallel, merge; returns (upload_id, seconds)."""
+    started = time.perf_counter()
+    info = {
+        "filename": name,
+        "digest": hashlib.sha256(data).hexdigest(),
+        "file_size": len(data),
+        "package_type": "USER_PACKAGE_TYPE_TARGETED_EXPOSURE",
+        "data_type": "USER_PACKAGE_DATA_TYPE_OPENID",
+        "description": "benchmark upload of twenty mebibytes",
+    }
+    body = json.dumps({"user_package_file_info": info}).encode()
+    path = f"{PREFIX}/uploads"
+    opened = client.post(
+        path, content=body, headers=brand.headers("POST", path, body, "application/json")
+    )
+    opened.raise_for_status()
+    upload_id, part_size = opened.json()["upload_id"], opened.json()["part_size"]
+
+    def send(number: int) -> None:
+        chunk = data[(number - 1) * part_size : number * part_size]
+        meta = json.dumps({"filename": name, "digest": hashlib.sha256(chunk).hexdigest()}).encode()
+        content_type, payload = encode_part_upload(meta, chunk)
+        part_path = f"{PREFIX}/uploads/{upload_id}/{number}"
+        response = client.put(
+            part_path, content=payload, headers=brand.headers("PUT", part_path, meta, content_type)
+        )
+        response.raise_for_status()
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(send, range(1, opened.json()["part_count"] + 1)))
+    merge_path = f"{PREFIX}/uploads/{upload_id}"
+    client.post(merge_path, headers=brand.headers("POST", merge_path, b"", None)).raise_for_status()
+    return upload_id, time.perf_counter() - started
+
+
+async def _worker(
+    host: str, port: int, queue: list[bytes], latencies: list[float], statuses: dict[int, int]
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while queue:
+            request = queue.pop()
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.split(b"\r\n")
+            status = int(lines[0].split()[1])
+            length = next(
+                int(h.split(b":")[1]) for h in lines if h.lower().startswith(b"content-length")
+            )
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+async def load(
+    host: str, port: int, requests: list[bytes], connections: int
+) -> tuple[float, list[float], dict[int, int]]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = list(requests)
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(_worker(host, port, queue, latencies, statuses) for _ in range(connections))
+    )
+    return time.perf_counter() - started, latencies, statuses
+
+
+def crypto_ceiling(brand: Brand) -> float:
+    """Requests/s one core could answer if verify + sign were all the work."""
+    key = brand.key
+    public = key.public_key()
+    message = b"POST\n/x\n1\nn\n{}\n"
+    pkcs1, sha = padding.PKCS1v15(), hashes.SHA256()
+    signature = key.sign(message, pkcs1, sha)
+    signs = rate(lambda: key.sign(message, pkcs1, sha), 200)
+    verifies = rate(lambda: public.verify(signature, message, pkcs1, sha), 2000)
+    return 1 / (1 / signs + 1 / verifies)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        service = ServiceProcess(
+            [
+                "serve",
+                "--sandbox",
+                "--data",
+                tmp,
+                "--sandbox-users",
+                "1000",
+                "--rate-limit",
+                "1000000",
+                "--rate-burst",
+                "1000000",
+                "--log-level",
+                "WARNING",
+            ],
+            Path(tmp) / "serve.log",
+        )
+        try:
+            service.wait_healthy()
+            manifest = json.loads((Path(tmp) / "sandbox" / "sandbox.json").read_text())
+            brand = Brand(manifest)
+            client = httpx.Client(base_url=brand.base, timeout=60)
+            package = manifest["user_packages"][0]["user_package_id"]
+            data = os.urandom(20 * 1024 * 1024)
+            upload_id, _ = upload(brand, client, b"warm-up\n", "warmup.csv")
+            _, seconds = upload(brand, client, data, "bench20m.csv")
+            mb_per_s = len(data) / seconds / 1e6
+
+            body = json.dumps({"upload_id": upload_id}).encode()
+            path = f"{PREFIX}/user-packages/{package}/expand"
+            first = client.post(
+                path, content=body, headers=brand.headers("POST", path, body, "application/json")
+            )
+            first.raise_for_status()
+            prepared = [brand.raw_request("POST", path, body) for _ in range(args.requests)]
+            warm, prepared = prepared[:300], prepared[300:]
+            asyncio.run(load("127.0.0.1", service.port, warm, args.connections))
+            elapsed, latencies, statuses = asyncio.run(
+                load("127.0.0.1", service.port, prepared, args.connections)
+            )
+            health = [b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"] * len(prepared)
+            health_elapsed, _, _ = asyncio.run(
+                load("127.0.0.1", service.port, health, args.connections)
+            )
+        finally:
+            service.stop()
+        ceiling = crypto_ceiling(brand)
+    throughput = len(prepared) / elapsed
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99)] * 1000
+    print(f"expand (poll): {len(prepared)} requests, {args.connections} connections, {statuses}")
+    print(f"  throughput          {throughput:8.0f} req/s")
+    print(f"  latency p50 / p99   {p50:8.2f} / {p99:.2f} ms")
+    print(f"  crypto ceiling      {ceiling:8.0f} req/s (1 RSA verify + 1 RSA sign, one core)")
+    print(f"  ratio               {throughput / ceiling:8.1%}   goal >= 60%")
+    floor = len(prepared) / health_elapsed
+    print(f"  for reference       {floor:8.0f} req/s: GET /healthz (no auth, database or crypto)")
+    print(f"20 MiB upload (init, 5 parts, merge): {mb_per_s:.0f} MB/s   goal >= 100 MB/s")
+
+
+if __name__ == "__main__":
+    main()
