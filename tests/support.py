@@ -28,6 +28,7 @@ from userpkg.protocol import (
 )
 from userpkg.protocol.multipart import encode_part_upload
 from userpkg.server.app import create_app
+from userpkg.server.serving import start
 
 PREFIX = "/brand/marketing/user-package"
 
@@ -37,7 +38,7 @@ class LiveServer:
 
     def __init__(self, settings: Settings) -> None:
         self.service = Service(settings)
-        self.service.start_background()
+        start(self.service)
         config = uvicorn.Config(
             create_app(self.service),
             host="127.0.0.1",

@@ -75,7 +75,7 @@ def test_users_openids_and_md5(server: LiveServer) -> None:
     bad = server.admin.post("/admin/v1/users", json={"users": [{"phone": "+8613800138000"}]})
     assert bad.json()["detail"]["field"] == "/users/0/phone"
     assert (
-        server.service.directory.by_md5(hashlib.md5(b"13800138000").hexdigest().upper())
+        server.service.phones.user_of(hashlib.md5(b"13800138000").hexdigest().upper())
         == first["user_id"]
     )
 

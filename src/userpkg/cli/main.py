@@ -6,6 +6,7 @@ import typer
 
 from userpkg import __version__
 from userpkg.cli.serve import serve
+from userpkg.cli.worker import worker
 
 app = typer.Typer(
     name="userpkg",
@@ -14,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command()(serve)
+app.command()(worker)
 
 
 @app.command()

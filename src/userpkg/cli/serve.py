@@ -63,8 +63,8 @@ def serve(
         admin_token=os.environ.get("USERPKG_ADMIN_TOKEN") or None,
         rate_per_second=rate_limit,
         rate_burst=rate_burst,
+        processing=not no_processing,
     )
-    _ = no_processing
     if sandbox_mode:
         service = Service(settings)
         try:

@@ -1,4 +1,10 @@
-"""The user directory: users with an optional mobile number, and their openids per appid."""
+"""The user directory: users with an optional mobile number, and their openids per appid.
+
+Users created one by one are rows. Synthetic users (`generate`, the sandbox) are a range of
+ids whose numbers come from a bijection of the id, so ten million of them cost one row and
+no per-user storage; a row for an id in a range overrides it (a clash leaves it phoneless).
+Ids are handed out consecutively from 1, so an id exists exactly when it is below the next.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +14,27 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, insert, select
 
 from userpkg.core.openids import OpenidCodec
 from userpkg.protocol import ApiProblem, ErrorCode
 from userpkg.protocol.errors import param_error
 from userpkg.store.database import Database
-from userpkg.store.schema import appids, users
+from userpkg.store.schema import appids, synthetic_ranges, users
 from userpkg.store.state import get_value, set_value
 
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
-MD5_HEX = re.compile(r"^[0-9A-Fa-f]{32}$")
 SECRET = "openid_secret"  # noqa: S105 - the name of a stored value, not a secret
 NEXT_USER_ID = "next_user_id"
 SYNTHETIC_BASE = 19_900_000_000
 SYNTHETIC_SPACE = 100_000_000
 SYNTHETIC_STEP = 73_939_133
-INSERT_CHUNK = 20_000
+SYNTHETIC_SHIFT = 12_345
+_STEP_INVERSE = pow(SYNTHETIC_STEP, -1, SYNTHETIC_SPACE)
 MAX_CREATE = 10_000_000
+IN_CHUNK = 500
 
 
 def phone_md5(phone: str) -> str:
@@ -33,9 +42,17 @@ def phone_md5(phone: str) -> str:
     return hashlib.md5(phone.encode("ascii"), usedforsecurity=False).hexdigest()
 
 
-def synthetic_phone(user_id: int) -> str:
-    """A distinct 199-prefixed number per user id (an affine bijection of the 10^8 range)."""
-    return str(SYNTHETIC_BASE + (user_id * SYNTHETIC_STEP + 12_345) % SYNTHETIC_SPACE)
+def synthetic_phones(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """199-numbers of synthetic users: an affine bijection of the 10^8 range."""
+    return SYNTHETIC_BASE + (ids * SYNTHETIC_STEP + SYNTHETIC_SHIFT) % SYNTHETIC_SPACE
+
+
+def synthetic_owner(phone: int) -> int | None:
+    """The id whose synthetic number is `phone`, if it is in the synthetic range at all."""
+    offset = phone - SYNTHETIC_BASE
+    if not 0 <= offset < SYNTHETIC_SPACE:
+        return None
+    return ((offset - SYNTHETIC_SHIFT) * _STEP_INVERSE) % SYNTHETIC_SPACE
 
 
 @dataclass(frozen=True)
@@ -60,9 +77,15 @@ class Directory:
             self._codec = OpenidCodec(bytes.fromhex(secret))
         return self._codec
 
-    def _reserve_ids(self, conn: Connection, count: int) -> int:
-        """Take `count` consecutive ids under the transaction's lock; returns the first."""
-        first = int(get_value(conn, NEXT_USER_ID) or 1)
+    def next_id(self, conn: Connection | None = None) -> int:
+        """One past the highest user id: every id from 1 below it exists."""
+        if conn is None:
+            with self._db.read() as own:
+                return int(get_value(own, NEXT_USER_ID) or 1)
+        return int(get_value(conn, NEXT_USER_ID) or 1)
+
+    def _reserve(self, conn: Connection, count: int) -> int:
+        first = self.next_id(conn)
         if first + count - 1 > 2**32 - 1:
             raise ApiProblem(ErrorCode.INVALID_REQUEST, "the directory is full (ids are 32-bit)")
         set_value(conn, NEXT_USER_ID, str(first + count))
@@ -77,108 +100,129 @@ class Directory:
                 raise param_error(
                     "phone must be an 11-digit mainland mobile number", f"/users/{index}/phone"
                 )
-        given = [p for p in phones if p is not None]
+        given = [int(p) for p in phones if p is not None]
         if len(set(given)) != len(given):
             raise param_error("the same phone appears twice", "/users")
         with self._db.transaction() as conn:
-            taken = self._existing_phones(conn, given)
+            taken = self._taken(conn, given)
             if taken:
                 raise ApiProblem(
                     ErrorCode.INVALID_REQUEST,
-                    f"{len(taken)} phone number(s) already belong to users",
+                    f"{taken} phone number(s) already belong to users",
                     status=409,
                 )
-            first = self._reserve_ids(conn, len(phones))
+            first = self._reserve(conn, len(phones))
             created = [User(first + i, phone) for i, phone in enumerate(phones)]
-            self._insert(conn, created)
+            if created:
+                conn.execute(
+                    insert(users),
+                    [
+                        {"user_id": u.user_id, "phone": None if u.phone is None else int(u.phone)}
+                        for u in created
+                    ],
+                )
         return created
+
+    def _taken(self, conn: Connection, phones: list[int]) -> int:
+        taken = 0
+        for start in range(0, len(phones), IN_CHUNK):
+            chunk = phones[start : start + IN_CHUNK]
+            taken += len(conn.execute(select(users.c.phone).where(users.c.phone.in_(chunk))).all())
+        owners = {p: synthetic_owner(p) for p in phones}
+        candidates = {uid: p for p, uid in owners.items() if uid is not None}
+        if candidates:
+            for user in self._many(conn, sorted(candidates)):
+                if user.phone is not None and int(user.phone) == candidates[user.user_id]:
+                    taken += 1
+        return taken
 
     def generate(self, count: int) -> tuple[int, int]:
         """Make `count` synthetic users with distinct 199-numbers; returns (first id, count)."""
         if not 1 <= count <= MAX_CREATE:
             raise param_error(f"generate must be 1 to {MAX_CREATE}", "/generate")
         with self._db.transaction() as conn:
-            first = self._reserve_ids(conn, count)
+            first = self._reserve(conn, count)
             if first - 1 + count > SYNTHETIC_SPACE:
                 raise ApiProblem(ErrorCode.INVALID_REQUEST, "too many synthetic users")
-            clashes = set(
-                conn.execute(
-                    select(users.c.phone).where(
-                        users.c.phone.between(
-                            str(SYNTHETIC_BASE), str(SYNTHETIC_BASE + SYNTHETIC_SPACE - 1)
-                        )
-                    )
-                ).scalars()
-            )
-            batch: list[User] = []
-            for user_id in range(first, first + count):
-                phone = synthetic_phone(user_id)
-                batch.append(User(user_id, None if phone in clashes else phone))
-                if len(batch) >= INSERT_CHUNK:
-                    self._insert(conn, batch)
-                    batch = []
-            self._insert(conn, batch)
+            conn.execute(insert(synthetic_ranges).values(first_id=first, count=count))
+            clashes = conn.execute(
+                select(users.c.phone).where(
+                    users.c.phone.between(SYNTHETIC_BASE, SYNTHETIC_BASE + SYNTHETIC_SPACE - 1)
+                )
+            ).scalars()
+            overrides = [
+                {"user_id": uid, "phone": None}
+                for uid in (synthetic_owner(int(p)) for p in clashes)
+                if uid is not None and first <= uid < first + count
+            ]
+            if overrides:
+                conn.execute(insert(users), overrides)
         return first, count
 
-    @staticmethod
-    def _existing_phones(conn: Connection, phones: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(phones), 500):
-            chunk = phones[start : start + 500]
-            found.update(
-                conn.execute(select(users.c.phone).where(users.c.phone.in_(chunk))).scalars()
-            )
-        return found
-
-    @staticmethod
-    def _insert(conn: Connection, batch: list[User]) -> None:
-        if batch:
-            conn.execute(
-                insert(users),
-                [
-                    {
-                        "user_id": u.user_id,
-                        "phone": u.phone,
-                        "phone_md5": None if u.phone is None else phone_md5(u.phone),
-                    }
-                    for u in batch
-                ],
-            )
+    def _many(self, conn: Connection, ids: list[int]) -> list[User]:
+        """Users by id, in id order; ids that do not exist are left out."""
+        found: dict[int, User] = {}
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ids[start : start + IN_CHUNK]
+            for row in conn.execute(select(users).where(users.c.user_id.in_(chunk))):
+                found[row.user_id] = User(
+                    row.user_id, None if row.phone is None else str(row.phone)
+                )
+        ranges = conn.execute(select(synthetic_ranges)).all()
+        for uid in ids:
+            if uid in found:
+                continue
+            for rng in ranges:
+                if rng.first_id <= uid < rng.first_id + rng.count:
+                    phone = int(synthetic_phones(np.array([uid], dtype=np.int64))[0])
+                    found[uid] = User(uid, str(phone))
+        return [found[uid] for uid in sorted(found)]
 
     def get(self, user_id: int) -> User | None:
         with self._db.read() as conn:
-            row = conn.execute(select(users).where(users.c.user_id == user_id)).first()
-        return None if row is None else User(row.user_id, row.phone)
-
-    def by_md5(self, md5_hex: str) -> int | None:
-        with self._db.read() as conn:
-            found = conn.execute(
-                select(users.c.user_id).where(users.c.phone_md5 == md5_hex.lower())
-            ).scalar()
-        return None if found is None else int(found)
+            if not 1 <= user_id < self.next_id(conn):
+                return None
+            found = self._many(conn, [user_id])
+        return found[0] if found else None
 
     def page(self, offset: int, limit: int) -> tuple[list[User], int]:
         with self._db.read() as conn:
-            total = conn.execute(select(func.count()).select_from(users)).scalar_one()
+            total = self.next_id(conn) - 1
+            ids = list(range(offset + 1, min(offset + limit, total) + 1))
+            return self._many(conn, ids), total
+
+    def phones_between(
+        self, first: int, stop: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(user ids, phones) of every user with a phone whose id is in [first, stop)."""
+        with self._db.read() as conn:
             rows = conn.execute(
-                select(users).order_by(users.c.user_id).offset(offset).limit(limit)
+                select(users.c.user_id, users.c.phone).where(
+                    users.c.user_id >= first, users.c.user_id < stop
+                )
             ).all()
-        return [User(r.user_id, r.phone) for r in rows], int(total)
+            ranges = conn.execute(select(synthetic_ranges)).all()
+        explicit = {int(r.user_id): r.phone for r in rows}
+        id_parts = [np.array([u for u, p in explicit.items() if p is not None], dtype=np.int64)]
+        phone_parts = [np.array([p for p in explicit.values() if p is not None], dtype=np.int64)]
+        for rng in ranges:
+            lo, hi = max(first, rng.first_id), min(stop, rng.first_id + rng.count)
+            if lo >= hi:
+                continue
+            ids = np.arange(lo, hi, dtype=np.int64)
+            if explicit:
+                ids = ids[~np.isin(ids, np.fromiter(explicit, dtype=np.int64))]
+            id_parts.append(ids)
+            phone_parts.append(synthetic_phones(ids))
+        return np.concatenate(id_parts), np.concatenate(phone_parts)
 
     def known_appids(self) -> list[str]:
         with self._db.read() as conn:
             return list(conn.execute(select(appids.c.appid).order_by(appids.c.appid)).scalars())
 
-    def describe(self, user: User, appids: list[str]) -> dict[str, Any]:
+    def describe(self, user: User, appid_list: list[str]) -> dict[str, Any]:
         return {
             "user_id": user.user_id,
             "phone": user.phone,
-            "openids": {appid: self.codec.encode(appid, user.user_id) for appid in appids},
+            "openids": {appid: self.codec.encode(appid, user.user_id) for appid in appid_list},
         }
-
-    def openid_user(self, appid: str, openid: str) -> int | None:
-        """The user an openid names under `appid`, if it was issued and the user exists."""
-        user_id = self.codec.decode(appid, openid)
-        if user_id is None or self.get(user_id) is None:
-            return None
-        return user_id

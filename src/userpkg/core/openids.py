@@ -42,6 +42,11 @@ class OpenidCodec:
         sealed = encryptor.update(block) + encryptor.finalize()
         return self.prefix(appid) + base64.urlsafe_b64encode(sealed).decode("ascii").rstrip("=")
 
+    def decrypt_blocks(self, data: bytes) -> bytes:
+        """AES-decrypt many 16-byte blocks at once (ECB: each block is one openid's body)."""
+        decryptor = self._cipher.decryptor()
+        return decryptor.update(data) + decryptor.finalize()
+
     def decode(self, appid: str, openid: str) -> int | None:
         """The user id if `openid` was issued under `appid`, else None."""
         if len(openid) != OPENID_LENGTH or not openid.startswith(self.prefix(appid)):

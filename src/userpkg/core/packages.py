@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ class Package:
     name: str
     package_type: str
     member_count: int
+    members: str | None
     created_at: int
 
     def public(self) -> dict[str, Any]:
@@ -77,6 +79,7 @@ class Packages:
         self._uploads = uploads_
         self._clock = clock
         self._settings = settings
+        self.on_created: Callable[[], None] | None = None
 
     def create(self, brand_id: str, name: str, package_type: str) -> Package:
         self._brands.require(brand_id)
@@ -102,7 +105,7 @@ class Packages:
                     )
             except IntegrityError:
                 continue
-            return Package(package_id, brand_id, name, package_type, 0, now)
+            return Package(package_id, brand_id, name, package_type, 0, None, now)
         raise RuntimeError("could not find a free user_package_id")
 
     def get(self, package_id: str) -> Package | None:
@@ -193,6 +196,7 @@ class Packages:
                     upload_id=upload_id,
                     brand_id=brand_id,
                     state=ProcessState.PROCESSING.value,
+                    phase="queued",
                     return_message="success",
                     submit_time=now,
                     effective_time=effective_time(now, self._settings.sync_delay),
@@ -204,6 +208,8 @@ class Packages:
                 .where(uploads.c.upload_id == upload_id)
                 .values(user_package_id=package_id)
             )
+        if self.on_created is not None:
+            self.on_created()
         log.info(
             "expand task created",
             extra={"brand_id": brand_id, "package": package_id, "upload": short(upload_id)},

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
+
+from pyroaring import BitMap
 
 from userpkg.core.brands import Brands
 from userpkg.core.clock import ServiceClock
 from userpkg.core.directory import Directory
+from userpkg.core.matching import Matcher
 from userpkg.core.packages import Packages
+from userpkg.core.phone_index import PhoneIndex
 from userpkg.core.platform_keys import PlatformKeys
+from userpkg.core.processing import ExpandProcessor
 from userpkg.core.ratelimit import RateLimiter
 from userpkg.core.replay import ReplayGuard
 from userpkg.core.requestlog import RequestLog
 from userpkg.core.settings import Settings
 from userpkg.core.uploads import Uploads
+from userpkg.store.bitmaps import BitmapStore
 from userpkg.store.blobs import FileBlobStore
 from userpkg.store.database import Database, sqlite_url
 
@@ -38,6 +47,19 @@ class Service:
         self.directory = Directory(self.db)
         self.uploads = Uploads(self.db, self.blobs, self.clock, settings)
         self.packages = Packages(self.db, self.brands, self.uploads, self.clock, settings)
+        self.bitmaps = BitmapStore(settings.data_dir / "bitmaps")
+        self.phones = PhoneIndex(self.directory)
+        self.processor = ExpandProcessor(
+            self.db,
+            self.blobs,
+            self.bitmaps,
+            self.directory,
+            Matcher(self.directory.codec, self.phones),
+            self.brands,
+            self.clock,
+            settings,
+            owner=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}",
+        )
         self.replay = ReplayGuard(self.db, settings.nonce_ttl_seconds)
         self.rate_limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
         self.request_log = RequestLog(self.db, settings.request_log_keep)
@@ -45,6 +67,7 @@ class Service:
         self.default_key_id = self.keys.default_key_id()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._on_close: list[Callable[[], None]] = []
 
     def _stored_admin_token(self) -> str:
         """The operator token kept in the data directory, made on first start (mode 0600)."""
@@ -63,6 +86,10 @@ class Service:
         thread.start()
         self._threads.append(thread)
 
+    def members(self, package_id: str) -> BitMap:
+        """The package's current members (the version its row points at)."""
+        return self.bitmaps.load(self.packages.require(package_id).members)
+
     def _sweep_loop(self) -> None:
         while not self._stop.wait(SWEEP_SECONDS):
             self.sweep()
@@ -76,8 +103,14 @@ class Service:
         except Exception:
             log.exception("sweep failed; will retry")
 
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """Run `stop` first when the service closes (the worker loop registers here)."""
+        self._on_close.append(stop)
+
     def close(self) -> None:
         self._stop.set()
+        for stop in self._on_close:
+            stop()
         self.request_log.stop()
         for thread in self._threads:
             thread.join(timeout=5)

@@ -51,6 +51,8 @@ class Settings:
     max_json_body: int = 64 * 1024
     request_log_keep: int = 1000
     admin_token: str | None = None
+    lease_seconds: int = 60
+    processing: bool = True
 
     @property
     def max_part_body(self) -> int:

@@ -20,6 +20,7 @@ from userpkg.protocol.operator import (
     CreateBrand,
     CreatePackage,
     CreateUsers,
+    MemberCheck,
     SetPermission,
     SetPlatformKey,
 )
@@ -168,6 +169,29 @@ def admin_router(service: Service) -> APIRouter:
     def list_tasks(user_package_id: str, offset: Offset = 0, limit: Limit = 100) -> dict[str, Any]:
         found, total = service.packages.tasks(user_package_id, offset, limit)
         return page(found, total)
+
+    @router.post(
+        "/user-packages/{user_package_id}/members/check", openapi_extra=json_body(MemberCheck)
+    )
+    async def check_member(user_package_id: str, request: Request) -> dict[str, Any]:
+        body = await body_of(request, MemberCheck)
+        ways = [
+            body.user_id is not None,
+            body.appid is not None or body.openid is not None,
+            body.md5_phone is not None,
+        ]
+        if sum(ways) != 1:
+            raise param_error("give exactly one of user_id, appid with openid, or md5_phone")
+        members = service.members(user_package_id)
+        if body.user_id is not None:
+            user_id: int | None = body.user_id
+        elif body.md5_phone is not None:
+            user_id = service.phones.user_of(body.md5_phone)
+        else:
+            if body.appid is None or body.openid is None:
+                raise param_error("appid and openid go together")
+            user_id = service.directory.codec.decode(body.appid, body.openid)
+        return {"member": user_id is not None and user_id in members}
 
     @router.post("/users", openapi_extra=json_body(CreateUsers))
     async def create_users(request: Request) -> dict[str, Any]:

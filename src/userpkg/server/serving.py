@@ -15,6 +15,7 @@ from userpkg.core.service import Service
 from userpkg.core.settings import Settings, SyncDelay
 from userpkg.server.app import create_app
 from userpkg.server.logs import setup_logging
+from userpkg.worker.loop import attach
 
 ENV_SETTINGS = "USERPKG_SERVE_SETTINGS"
 
@@ -37,8 +38,15 @@ def app_from_environment() -> ASGIApp:
     """uvicorn's factory for worker processes: the settings come through the environment."""
     setup_logging(os.environ.get("USERPKG_LOG_LEVEL", "INFO"))
     service = Service(_settings_from_env(os.environ[ENV_SETTINGS]))
-    service.start_background()
+    start(service)
     return create_app(service)
+
+
+def start(service: Service) -> None:
+    """Background work of an API process: flushing, sweeping, and tasks unless told not to."""
+    service.start_background()
+    if service.settings.processing:
+        attach(service)
 
 
 def run(settings: Settings, host: str, port: int, workers: int, log_level: str) -> None:
@@ -59,7 +67,7 @@ def run(settings: Settings, host: str, port: int, workers: int, log_level: str) 
         )
         return
     service = Service(settings)
-    service.start_background()
+    start(service)
     try:
         uvicorn.run(create_app(service), **common)
     finally:

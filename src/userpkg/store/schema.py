@@ -88,8 +88,14 @@ users = Table(
     "users",
     metadata,
     Column("user_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("phone", String(11), unique=True),
-    Column("phone_md5", String(32), unique=True),
+    Column("phone", BigInteger, unique=True),
+)
+
+synthetic_ranges = Table(
+    "synthetic_ranges",
+    metadata,
+    Column("first_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("count", BigInteger, nullable=False),
 )
 
 user_packages = Table(
@@ -100,6 +106,7 @@ user_packages = Table(
     Column("name", String(128), nullable=False),
     Column("package_type", String(64), nullable=False),
     Column("member_count", BigInteger, nullable=False),
+    Column("members", String(128)),
     Column("created_at", BigInteger, nullable=False),
 )
 
@@ -161,6 +168,8 @@ expand_tasks = Table(
     Column("upload_id", String(128), ForeignKey("uploads.upload_id"), nullable=False),
     Column("brand_id", String(32), nullable=False),
     Column("state", String(48), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("delta", String(128)),
     Column("return_message", Text, nullable=False),
     Column("submit_time", BigInteger, nullable=False),
     Column("effective_time", BigInteger),
@@ -170,7 +179,7 @@ expand_tasks = Table(
     Column("lease_owner", String(64)),
     Column("lease_expires", BigInteger),
     UniqueConstraint("upload_id", name="uq_expand_tasks_upload"),
-    Index("ix_expand_tasks_state", "state"),
+    Index("ix_expand_tasks_phase", "phase", "effective_time"),
 )
 
 nonces = Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 05:18:59.153389
+Create Date: 2026-11-27 05:40:30.870203
 """
 
 from __future__ import annotations
@@ -65,13 +65,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
+        "synthetic_ranges",
+        sa.Column("first_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("first_id"),
+    )
+    op.create_table(
         "users",
         sa.Column("user_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("phone", sa.String(length=11), nullable=True),
-        sa.Column("phone_md5", sa.String(length=32), nullable=True),
+        sa.Column("phone", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("user_id"),
         sa.UniqueConstraint("phone"),
-        sa.UniqueConstraint("phone_md5"),
     )
     op.create_table(
         "brands",
@@ -138,6 +142,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("package_type", sa.String(length=64), nullable=False),
         sa.Column("member_count", sa.BigInteger(), nullable=False),
+        sa.Column("members", sa.String(length=128), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["brand_id"],
@@ -188,6 +193,8 @@ def upgrade() -> None:
         sa.Column("upload_id", sa.String(length=128), nullable=False),
         sa.Column("brand_id", sa.String(length=32), nullable=False),
         sa.Column("state", sa.String(length=48), nullable=False),
+        sa.Column("phase", sa.String(length=16), nullable=False),
+        sa.Column("delta", sa.String(length=128), nullable=True),
         sa.Column("return_message", sa.Text(), nullable=False),
         sa.Column("submit_time", sa.BigInteger(), nullable=False),
         sa.Column("effective_time", sa.BigInteger(), nullable=True),
@@ -215,7 +222,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("upload_id", name="uq_expand_tasks_upload"),
     )
     with op.batch_alter_table("expand_tasks", schema=None) as batch_op:
-        batch_op.create_index("ix_expand_tasks_state", ["state"], unique=False)
+        batch_op.create_index("ix_expand_tasks_phase", ["phase", "effective_time"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_expand_tasks_user_package_id"), ["user_package_id"], unique=False
         )
@@ -239,7 +246,7 @@ def downgrade() -> None:
     op.drop_table("upload_parts")
     with op.batch_alter_table("expand_tasks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_expand_tasks_user_package_id"))
-        batch_op.drop_index("ix_expand_tasks_state")
+        batch_op.drop_index("ix_expand_tasks_phase")
 
     op.drop_table("expand_tasks")
     with op.batch_alter_table("uploads", schema=None) as batch_op:
@@ -259,6 +266,7 @@ def downgrade() -> None:
     op.drop_table("appid_bindings")
     op.drop_table("brands")
     op.drop_table("users")
+    op.drop_table("synthetic_ranges")
     op.drop_table("service_state")
     with op.batch_alter_table("request_log", schema=None) as batch_op:
         batch_op.drop_index("ix_request_log_brand_id")

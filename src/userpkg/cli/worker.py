@@ -1,0 +1,43 @@
+"""`userpkg worker`: process expand tasks only, beside API processes run with --no-processing."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from userpkg.core.service import Service
+from userpkg.core.settings import Settings
+from userpkg.server.logs import setup_logging
+from userpkg.worker.loop import WorkerLoop
+
+
+def worker(
+    data: Annotated[Path, typer.Option(help="Data directory (files; SQLite unless --db).")] = Path(
+        "userpkg-data"
+    ),
+    db: Annotated[
+        str | None, typer.Option(help="Database URL (default: SQLite in --data).")
+    ] = None,
+    lease_seconds: Annotated[
+        int, typer.Option(min=1, help="How long a claimed task is this worker's alone.")
+    ] = 60,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
+) -> None:
+    """Process expand tasks (matching and data sync) without serving HTTP."""
+    setup_logging(log_level)
+    service = Service(Settings(data_dir=data, db_url=db, lease_seconds=lease_seconds))
+    loop = WorkerLoop(service.processor)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        loop.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        loop.run()
+    finally:
+        service.close()

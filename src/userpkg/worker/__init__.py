@@ -1,0 +1,1 @@
+"""Task processing, inside `userpkg serve` or alone as `userpkg worker`."""
