@@ -42,6 +42,18 @@ class OpenidCodec:
         sealed = encryptor.update(block) + encryptor.finalize()
         return self.prefix(appid) + base64.urlsafe_b64encode(sealed).decode("ascii").rstrip("=")
 
+    def encode_many(self, appid: str, user_ids: list[int]) -> list[str]:
+        """The openids of many users under one appid, with one AES call for all of them."""
+        tag = self.tag(appid)
+        encryptor = self._cipher.encryptor()
+        sealed = encryptor.update(b"".join(uid.to_bytes(4, "big") + tag for uid in user_ids))
+        prefix = self.prefix(appid)
+        encode = base64.urlsafe_b64encode
+        return [
+            prefix + encode(sealed[i : i + 16]).decode("ascii")[:22]
+            for i in range(0, len(sealed), 16)
+        ]
+
     def decrypt_blocks(self, data: bytes) -> bytes:
         """AES-decrypt many 16-byte blocks at once (ECB: each block is one openid's body)."""
         decryptor = self._cipher.decryptor()

@@ -14,9 +14,6 @@ import numpy.typing as npt
 
 from userpkg.core.directory import Directory
 
-_HEX = np.zeros(256, dtype=np.uint8)
-for _i, _c in enumerate(b"0123456789abcdef"):
-    _HEX[_c] = _i
 UserIds = npt.NDArray[np.uint32]
 
 
@@ -34,11 +31,10 @@ def md5_halves(
 def hex_halves(
     values: npt.NDArray[np.uint8],
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-    """(n, 32) lower-case hex digits → the two big-endian 64-bit halves of each digest."""
-    nibbles = _HEX[values].astype(np.uint64).reshape(-1, 2, 16)
-    shifts = np.arange(60, -1, -4, dtype=np.uint64)
-    halves = (nibbles << shifts).sum(axis=2, dtype=np.uint64)
-    return halves[:, 0], halves[:, 1]
+    """(n, 32) hex digits → the two big-endian 64-bit halves of each digest."""
+    raw = bytes.fromhex(np.ascontiguousarray(values).tobytes().decode("ascii"))
+    pairs = np.frombuffer(raw, dtype=">u8").reshape(-1, 2).astype(np.uint64)
+    return pairs[:, 0], pairs[:, 1]
 
 
 class PhoneIndex:
@@ -74,7 +70,9 @@ class PhoneIndex:
         found = np.zeros(len(values), dtype=np.uint32)
         if not len(self._hi) or not len(values):
             return found
-        pos = np.searchsorted(self._hi, hi)
+        order = np.argsort(hi)
+        pos = np.empty(len(hi), dtype=np.intp)
+        pos[order] = np.searchsorted(self._hi, hi[order])
         pending = np.arange(len(values))
         while len(pending):
             at = pos[pending]

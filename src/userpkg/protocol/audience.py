@@ -125,7 +125,10 @@ class AudienceParser:
         width = self.width
         table = _OPENID_CHARS if self.data_type is DataType.OPENID else _HEX_CHARS
         exact = np.flatnonzero(stops - starts == width)
-        grid = raw[starts[exact, None] + np.arange(width)]
+        if len(raw) >= width:
+            grid = np.lib.stride_tricks.sliding_window_view(raw, width)[starts[exact]]
+        else:
+            grid = np.empty((0, width), dtype=np.uint8)
         ok = table[grid].all(axis=1)
         fast = grid[ok]
         slow_rows = np.ones(len(ends), dtype=bool)

@@ -1,0 +1,204 @@
+"""Expand processing end to end against a 10-million-user directory, beside a naive baseline.
+
+Measures, in one run: making the directory (goal: 10 M users in under a minute, phone index
+included); parse + match + union + persist of a 20 MiB openid file and a 20 MiB MD5 file
+(goals: >= 2 M lines/s on one core, >= 5x a naive line loop with a dict and a set, <= 300 MB
+extra peak RSS); membership checks (goal: >= 1 M/s in process); and a 100-million-member
+package grown by 700 k users (goal: <= 1 s).
+Run: `.venv/bin/python benchmarks/ingest.py [--users N]`. Slow: it builds everything it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import random
+import re
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+from pyroaring import BitMap
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
+from userpkg.core.directory import synthetic_phones
+from userpkg.core.service import Service
+from userpkg.core.settings import Settings
+from userpkg.protocol import DataType
+
+FILE_BYTES = 20 * 1024 * 1024
+OPENID_RE = re.compile(rb"^[A-Za-z0-9_-]{28}$")
+MD5_RE = re.compile(rb"^[0-9a-fA-F]{32}$")
+
+
+def _status(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak() -> float:
+    """Reset the kernel's peak-RSS mark (Linux) and return the current RSS in MB."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+    return _status("VmRSS")
+
+
+def peak_mb() -> float:
+    return _status("VmHWM")
+
+
+def write_file(path: Path, values: list[str]) -> int:
+    data = "\n".join(values).encode() + b"\n"
+    path.write_bytes(data[:FILE_BYTES])
+    return data[:FILE_BYTES].count(b"\n")
+
+
+def naive_openids(path: Path, service: Service, appids: list[str], next_id: int) -> set[int]:
+    """The obvious way: one line at a time, one AES call per line, a set of users."""
+    codec = service.directory.codec
+    keys = {codec.prefix(a): codec.tag(a) for a in appids}
+    users: set[int] = set()
+    for raw in path.read_bytes().split(b"\n"):
+        line = raw.strip()
+        if not OPENID_RE.match(line):
+            continue
+        text = line.decode()
+        tag = keys.get(text[:6])
+        if tag is None:
+            continue
+        import base64
+
+        try:
+            block = base64.urlsafe_b64decode(text[6:] + "==")
+        except ValueError:
+            continue
+        plain = codec.decrypt_blocks(block)
+        uid = int.from_bytes(plain[:4], "big")
+        if plain[4:] == tag and 1 <= uid < next_id:
+            users.add(uid)
+    return users
+
+
+def naive_md5(path: Path, table: dict[str, int]) -> set[int]:
+    users: set[int] = set()
+    for raw in path.read_bytes().split(b"\n"):
+        line = raw.strip()
+        if MD5_RE.match(line):
+            uid = table.get(line.decode().lower())
+            if uid is not None:
+                users.add(uid)
+    return users
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=10_000_000)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        service = Service(Settings(data_dir=root / "data", processing=False))
+        started = time.perf_counter()
+        service.directory.generate(args.users)
+        service.phones.refresh()
+        directory_seconds = time.perf_counter() - started
+        brand = service.brands.create(None, "bench")
+        appids = ["wxbench00001", "wxbench00002"]
+        for appid in appids:
+            service.brands.bind_appid(brand.brand_id, appid)
+        next_id = service.directory.next_id()
+
+        sample = [rng.randrange(1, next_id) for _ in range(800_000)]
+        openids = service.directory.codec.encode_many(appids[0], sample[:400_000])
+        openids += service.directory.codec.encode_many(appids[1], sample[400_000:])
+        phones = synthetic_phones(np.array(sample, dtype=np.int64)).tolist()
+        md5s = [hashlib.md5(str(p).encode()).hexdigest() for p in phones]
+        md5s = [m.upper() if i % 2 else m for i, m in enumerate(md5s)]
+        blobs = service.blobs.root / "files"
+        lines_openid = write_file(blobs / "openids", openids)
+        lines_md5 = write_file(blobs / "md5s", md5s)
+
+        results = {}
+        for name, kind, lines in (
+            ("openid", DataType.OPENID, lines_openid),
+            ("md5", DataType.MD5_PHONE, lines_md5),
+        ):
+            before = reset_peak()
+            t0 = time.perf_counter()
+            match = service.processor.match_file(name + "s", kind, brand.brand_id)
+            t1 = time.perf_counter()
+            members = service.bitmaps.load(None) | match.delta
+            service.bitmaps.save(f"bench/{name}", members)
+            t2 = time.perf_counter()
+            rss = peak_mb() - before
+            tracemalloc.start()
+            service.processor.match_file(name + "s", kind, brand.brand_id)
+            allocated = tracemalloc.get_traced_memory()[1] / 1e6
+            tracemalloc.stop()
+            results[name] = (lines, t1 - t0, t2 - t1, max(rss, allocated), len(match.delta))
+
+        t0 = time.perf_counter()
+        naive_open = naive_openids(blobs / "openids", service, appids, next_id)
+        naive_open_s = time.perf_counter() - t0
+        ids, all_phones = service.directory.phones_between(1, next_id)
+        t0 = time.perf_counter()
+        table = {
+            hashlib.md5(str(p).encode()).hexdigest(): int(u)
+            for u, p in zip(ids.tolist(), all_phones.tolist(), strict=True)
+        }
+        table_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        naive_m = naive_md5(blobs / "md5s", table)
+        naive_md5_s = time.perf_counter() - t0
+        del table
+        assert len(naive_open) == results["openid"][4], "baseline and userpkg must agree"
+        assert len(naive_m) == results["md5"][4], "baseline and userpkg must agree"
+
+        package = service.bitmaps.load(None)
+        package = BitMap(np.arange(0, 200_000_000, 2, dtype=np.uint32))
+        growth = BitMap(
+            np.array(rng.sample(range(200_000_000, 400_000_000), 700_000), dtype=np.uint32)
+        )
+        t0 = time.perf_counter()
+        grown = package | growth
+        service.bitmaps.save("bench/big", grown)
+        grow_s = time.perf_counter() - t0
+
+        probes = [rng.randrange(0, 400_000_000) for _ in range(1_000_000)]
+        t0 = time.perf_counter()
+        hits = sum(1 for p in probes if p in grown)
+        check_s = time.perf_counter() - t0
+        service.close()
+
+    print(
+        f"directory: {args.users:,} users (phone index included) in {directory_seconds:.1f} s   goal < 60 s"
+    )
+    for name, naive_s, extra in (
+        ("openid", naive_open_s, ""),
+        ("md5", naive_md5_s, f" (+{table_s:.1f} s to build its dict)"),
+    ):
+        lines, match_s, union_s, rss, distinct = results[name]
+        total = match_s + union_s
+        print(
+            f"{name:6} {lines:,} lines: parse+match {match_s:.2f} s, union+persist {union_s:.2f} s "
+            f"-> {lines / total / 1e6:.2f} M lines/s; {distinct:,} users; extra peak memory {rss:.0f} MB"
+        )
+        print(
+            f"       naive baseline {naive_s:.2f} s{extra} -> {lines / naive_s / 1e6:.2f} M lines/s; "
+            f"ratio {naive_s / total:.1f}x   goals >= 2 M lines/s, >= 5x, <= 300 MB"
+        )
+    print(
+        f"membership: {len(probes) / check_s / 1e6:.2f} M checks/s ({hits:,} hits)   goal >= 1 M/s"
+    )
+    print(f"100 M-member package + 700 k users: union + persist {grow_s:.2f} s   goal <= 1 s")
+
+
+if __name__ == "__main__":
+    main()
