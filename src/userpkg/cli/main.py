@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from userpkg import __version__
+from userpkg.cli import brand
 from userpkg.cli.serve import serve
 from userpkg.cli.worker import worker
 
@@ -16,6 +17,11 @@ app = typer.Typer(
 )
 app.command()(serve)
 app.command()(worker)
+app.command()(brand.upload)
+app.command()(brand.expand)
+app.command()(brand.push)
+app.command()(brand.lint)
+app.command("hash-phones")(brand.hash_phones_command)
 
 
 @app.command()

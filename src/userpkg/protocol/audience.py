@@ -7,6 +7,7 @@ chunk at once with numpy; only lines that are not (spaces, blanks, junk) go one 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,10 +157,10 @@ class AudienceParser:
         return value
 
 
-def lint_counts(chunks: list[bytes] | None, data_type: DataType) -> dict[str, int]:
-    """Format counts for a whole file given as chunks (used by tests and `userpkg lint`)."""
+def lint_counts(chunks: Iterable[bytes], data_type: DataType) -> dict[str, int]:
+    """Format counts of a whole file given as chunks: what `userpkg lint` reports."""
     parser = AudienceParser(data_type)
-    found = [parser.feed(chunk) for chunk in chunks or []]
+    found = [parser.feed(chunk) for chunk in chunks]
     found.append(parser.finish())
     values = np.concatenate(found)
     distinct = len(np.unique(values.view(f"S{parser.width}"))) if len(values) else 0

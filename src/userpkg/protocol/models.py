@@ -7,9 +7,17 @@ because the public host may add some at any time.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    StringConstraints,
+)
 
 
 class PackageType(StrEnum):
@@ -50,7 +58,20 @@ class _Request(BaseModel):
 
 
 class _Response(BaseModel):
+    """A response body: unknown fields are kept, and so is the JSON exactly as received."""
+
     model_config = ConfigDict(extra="allow")
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        made = cls.model_validate(data)
+        made._raw = data
+        return made
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return self._raw
 
 
 class UserPackageFileInfo(_Request):

@@ -1,0 +1,311 @@
+"""BrandClient and AsyncBrandClient: thin clients over httpx, one method per endpoint.
+
+Every request is signed; every response is verified (serial, age, signature) before its body
+is believed. 429, 5xx and connection errors are retried with exponential backoff and jitter,
+honouring Retry-After, each try signed anew (fresh nonce and timestamp) over the very same
+body bytes. With `failover=True` a connection error moves to the backup host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from userpkg.client.credentials import BACKUP_HOST, PUBLIC_HOST, Credentials
+from userpkg.client.errors import ApiError, SignatureError, TransportFailure
+from userpkg.protocol import (
+    BrandCredential,
+    ResponseValidator,
+    ResponseVerificationError,
+    RsaSigner,
+)
+from userpkg.protocol.models import (
+    ExpandResponse,
+    InitUploadResponse,
+    MergeResponse,
+    UploadPartResponse,
+    UserPackageFileInfo,
+    _Response,
+)
+from userpkg.protocol.multipart import encode_part_upload
+
+PREFIX = "/brand/marketing/user-package"
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+R = TypeVar("R", bound=_Response)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_seconds: float = 0.5
+    cap_seconds: float = 20.0
+
+    def delay(self, attempt: int, retry_after: str | None) -> float:
+        """Full jitter over an exponential ceiling; Retry-After, when given, is the floor."""
+        ceiling = min(self.cap_seconds, self.base_seconds * 2**attempt)
+        wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not secrecy
+        if retry_after and retry_after.strip().isdigit():
+            wait = max(wait, min(float(retry_after), self.cap_seconds * 3))
+        return wait
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call: what is sent (identical on every try) and what is signed."""
+
+    method: str
+    path: str
+    body: bytes = b""
+    content_type: str | None = "application/json"
+    signed: bytes | None = None
+
+    @property
+    def signed_body(self) -> bytes:
+        return self.body if self.signed is None else self.signed
+
+
+class _Exchange:
+    """The decisions shared by the sync and async clients: headers, verdicts, retries."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        retries: RetryPolicy,
+        failover: bool,
+        clock: Callable[[], float],
+    ) -> None:
+        self.credentials = credentials
+        self.signer = BrandCredential(
+            credentials.brand_id, credentials.cert_serial_no, RsaSigner(credentials.private_key())
+        )
+        self.validator = ResponseValidator(
+            credentials.platform_public_key_id, credentials.platform_public_key(), clock=clock
+        )
+        self.retries = retries
+        hosts = [credentials.base_url]
+        if failover and credentials.base_url == PUBLIC_HOST:
+            hosts.append(BACKUP_HOST)
+        self.hosts = hosts
+
+    def request(self, call: Call, host: str) -> httpx.Request:
+        auth = self.signer.authorize(call.method, call.path, call.signed_body)
+        headers = {
+            "Authorization": auth.header(),
+            "Accept": "application/json",
+            "Wechatpay-Serial": self.credentials.platform_public_key_id,
+            "User-Agent": "userpkg-client",
+        }
+        if call.content_type is not None:
+            headers["Content-Type"] = call.content_type
+        return httpx.Request(call.method, host + call.path, content=call.body, headers=headers)
+
+    def verdict(self, response: httpx.Response) -> dict[str, Any] | None:
+        """The verified JSON of a success; None when the call should be tried again."""
+        request_id = response.headers.get("Request-ID")
+        try:
+            self.validator.validate(dict(response.headers), response.content)
+        except ResponseVerificationError as exc:
+            raise SignatureError(str(exc), request_id) from None
+        if response.status_code == 429 or response.status_code >= 500:
+            return None
+        try:
+            data = json.loads(response.content) if response.content else {}
+        except ValueError:
+            data = {"code": "INVALID_RESPONSE", "message": response.text[:200]}
+        if response.status_code >= 400:
+            raise ApiError(
+                response.status_code,
+                str(data.get("code", "")),
+                str(data.get("message", "")),
+                data.get("detail"),
+                request_id,
+            )
+        return data if isinstance(data, dict) else {"data": data}
+
+    def give_up(self, last: httpx.Response | Exception | None) -> Exception:
+        if isinstance(last, httpx.Response):
+            try:
+                data = json.loads(last.content or b"{}")
+            except ValueError:
+                data = {"code": "HTTP_" + str(last.status_code), "message": last.text[:200]}
+            return ApiError(
+                last.status_code,
+                str(data.get("code", "")),
+                str(data.get("message", "")),
+                data.get("detail"),
+                last.headers.get("Request-ID"),
+            )
+        return TransportFailure(f"no answer after {self.retries.attempts} tries: {last}")
+
+
+def _init_call(info: UserPackageFileInfo) -> Call:
+    body = json.dumps(
+        {"user_package_file_info": info.model_dump(mode="json")},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    return Call("POST", f"{PREFIX}/uploads", body)
+
+
+def _part_call(upload_id: str, number: int, data: bytes, digest: str, filename: str) -> Call:
+    meta = json.dumps({"filename": filename, "digest": digest}, separators=(",", ":")).encode()
+    content_type, body = encode_part_upload(meta, data, filename)
+    return Call("PUT", f"{PREFIX}/uploads/{upload_id}/{number}", body, content_type, signed=meta)
+
+
+def _merge_call(upload_id: str) -> Call:
+    return Call("POST", f"{PREFIX}/uploads/{upload_id}", content_type=None)
+
+
+def _expand_call(package_id: str, upload_id: str) -> Call:
+    body = json.dumps({"upload_id": upload_id}, separators=(",", ":")).encode()
+    return Call("POST", f"{PREFIX}/user-packages/{package_id}/expand", body)
+
+
+class BrandClient:
+    """Synchronous client. `transport` lets tests put a fake host underneath, as in httpx."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retries: RetryPolicy | None = None,
+        failover: bool = False,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._exchange = _Exchange(credentials, retries or RetryPolicy(), failover, clock)
+        self._http = httpx.Client(timeout=timeout, transport=transport)
+        self._sleep = sleep
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._exchange.credentials
+
+    def send(self, call: Call) -> dict[str, Any]:
+        policy = self._exchange.retries
+        last: httpx.Response | Exception | None = None
+        host_index = 0
+        for attempt in range(policy.attempts):
+            if attempt:
+                retry_after = (
+                    last.headers.get("Retry-After") if isinstance(last, httpx.Response) else None
+                )
+                self._sleep(policy.delay(attempt - 1, retry_after))
+            host = self._exchange.hosts[host_index]
+            try:
+                response = self._http.send(self._exchange.request(call, host))
+            except httpx.TransportError as exc:
+                last = exc
+                host_index = min(host_index + 1, len(self._exchange.hosts) - 1)
+                continue
+            data = self._exchange.verdict(response)
+            if data is not None:
+                return data
+            last = response
+        raise self._exchange.give_up(last)
+
+    def _typed(self, model: type[R], call: Call) -> R:
+        return model.from_json(self.send(call))
+
+    def init_upload(self, info: UserPackageFileInfo) -> InitUploadResponse:
+        return self._typed(InitUploadResponse, _init_call(info))
+
+    def upload_part(
+        self, upload_id: str, number: int, data: bytes, digest: str, filename: str
+    ) -> UploadPartResponse:
+        return self._typed(
+            UploadPartResponse, _part_call(upload_id, number, data, digest, filename)
+        )
+
+    def merge(self, upload_id: str) -> MergeResponse:
+        return self._typed(MergeResponse, _merge_call(upload_id))
+
+    def expand(self, package_id: str, upload_id: str) -> ExpandResponse:
+        return self._typed(ExpandResponse, _expand_call(package_id, upload_id))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> BrandClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class AsyncBrandClient:
+    """The same client for asyncio code."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retries: RetryPolicy | None = None,
+        failover: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._exchange = _Exchange(credentials, retries or RetryPolicy(), failover, clock)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def send(self, call: Call) -> dict[str, Any]:
+        policy = self._exchange.retries
+        last: httpx.Response | Exception | None = None
+        host_index = 0
+        for attempt in range(policy.attempts):
+            if attempt:
+                retry_after = (
+                    last.headers.get("Retry-After") if isinstance(last, httpx.Response) else None
+                )
+                await asyncio.sleep(policy.delay(attempt - 1, retry_after))
+            host = self._exchange.hosts[host_index]
+            try:
+                response = await self._http.send(self._exchange.request(call, host))
+            except httpx.TransportError as exc:
+                last = exc
+                host_index = min(host_index + 1, len(self._exchange.hosts) - 1)
+                continue
+            data = self._exchange.verdict(response)
+            if data is not None:
+                return data
+            last = response
+        raise self._exchange.give_up(last)
+
+    async def _typed(self, model: type[R], call: Call) -> R:
+        return model.from_json(await self.send(call))
+
+    async def init_upload(self, info: UserPackageFileInfo) -> InitUploadResponse:
+        return await self._typed(InitUploadResponse, _init_call(info))
+
+    async def upload_part(
+        self, upload_id: str, number: int, data: bytes, digest: str, filename: str
+    ) -> UploadPartResponse:
+        return await self._typed(
+            UploadPartResponse, _part_call(upload_id, number, data, digest, filename)
+        )
+
+    async def merge(self, upload_id: str) -> MergeResponse:
+        return await self._typed(MergeResponse, _merge_call(upload_id))
+
+    async def expand(self, package_id: str, upload_id: str) -> ExpandResponse:
+        return await self._typed(ExpandResponse, _expand_call(package_id, upload_id))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncBrandClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
