@@ -157,8 +157,11 @@ def banner(manifest: dict[str, Any]) -> str:
             f"  brand id      {manifest['brand_id']}",
             f"  credentials   {manifest['credentials_path']}",
             f"  manifest      {Path(manifest['credentials_path']).with_name(MANIFEST)}",
-            "  try it:",
-            f'    curl -s -H "Authorization: Bearer $(cat {token_file})" '
-            f"{manifest['base_url']}/admin/v1/user-packages/{package}",
+            f"  admin token   in {token_file}",
+            "  try it (another terminal, in this directory):",
+            "    .venv/bin/python examples/sandbox_file.py members.csv --lines 900000 "
+            f"--manifest {Path(manifest['credentials_path']).with_name(MANIFEST)}",
+            f"    .venv/bin/userpkg push {package} members.csv --data-type openid --wait "
+            f"--config {manifest['credentials_path']}",
         ]
     )
