@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 from userpkg.core.settings import Settings, SyncDelay
 from userpkg.protocol import load_private_key, load_public_key
 
+from .databases import PG_URL, SKIP_PG, database_url
 from .support import LiveServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,18 +58,28 @@ def vectors() -> Vectors:
 PART_SIZE = 1024
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database a test module's service runs on; PostgreSQL needs USERPKG_TEST_PG_URL."""
+    if request.param == "postgres" and PG_URL is None:
+        pytest.skip(SKIP_PG)
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One live service per test module: small parts so multi-part files stay tiny."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("data"),
-        sandbox=True,
-        sync_delay=SyncDelay(seconds=0),
-        part_size=PART_SIZE,
-        max_file_size=64 * PART_SIZE,
-        rate_per_second=1000,
-        rate_burst=1000,
-    )
-    live = LiveServer(settings)
-    yield live
-    live.stop()
+def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[LiveServer]:
+    """One live service per test module and database: small parts keep multi-part files tiny."""
+    with database_url(backend) as db_url:
+        settings = Settings(
+            data_dir=tmp_path_factory.mktemp("data"),
+            db_url=db_url,
+            sandbox=True,
+            sync_delay=SyncDelay(seconds=0),
+            part_size=PART_SIZE,
+            max_file_size=64 * PART_SIZE,
+            rate_per_second=1000,
+            rate_burst=1000,
+        )
+        live = LiveServer(settings)
+        yield live
+        live.stop()

@@ -27,8 +27,8 @@ from userpkg.core.matching import Matcher
 from userpkg.core.settings import Settings
 from userpkg.protocol import DataType, ProcessState
 from userpkg.protocol.audience import AudienceParser
-from userpkg.store.bitmaps import BitmapStore
-from userpkg.store.blobs import FileBlobStore
+from userpkg.store.audience import AudienceStore
+from userpkg.store.blobs import BlobStore
 from userpkg.store.database import Database
 from userpkg.store.schema import expand_tasks, uploads, user_packages
 
@@ -50,10 +50,6 @@ class MatchResult:
     delta: BitMap
 
 
-def members_name(package_id: str, task_id: int) -> str:
-    return f"members/{package_id}/{task_id:012d}"
-
-
 def delta_name(task_id: int) -> str:
     return f"delta/{task_id:012d}"
 
@@ -62,8 +58,8 @@ class ExpandProcessor:
     def __init__(
         self,
         db: Database,
-        blobs: FileBlobStore,
-        bitmaps: BitmapStore,
+        blobs: BlobStore,
+        audience: AudienceStore,
         directory: Directory,
         matcher: Matcher,
         brands: Brands,
@@ -73,7 +69,7 @@ class ExpandProcessor:
     ) -> None:
         self._db = db
         self._blobs = blobs
-        self._bitmaps = bitmaps
+        self._audience = audience
         self._directory = directory
         self._matcher = matcher
         self._brands = brands
@@ -145,7 +141,7 @@ class ExpandProcessor:
             return
         result = self.match_file(upload.resource_id, DataType(upload.data_type), task.brand_id)
         name = delta_name(task.task_id)
-        self._bitmaps.save(name, result.delta)
+        self._audience.save_delta(name, result.delta)
         crash_point("delta-written")
         with self._db.transaction() as conn:
             conn.execute(
@@ -237,18 +233,16 @@ class ExpandProcessor:
                 .where(user_packages.c.user_package_id == task.user_package_id)
                 .with_for_update()
             ).one()
-            current = self._bitmaps.load(package.members)
-            delta = self._bitmaps.load(task.delta)
-            already = current.intersection_cardinality(delta)
+            delta = self._audience.load_delta(task.delta)
+            already, ref = self._audience.apply(
+                conn, package.user_package_id, package.members, delta, f"{task_id:012d}"
+            )
             added = len(delta) - already
-            members = current | delta
-            name = members_name(package.user_package_id, task_id)
-            self._bitmaps.save(name, members)
             crash_point("members-written")
             conn.execute(
                 update(user_packages)
                 .where(user_packages.c.user_package_id == package.user_package_id)
-                .values(members=name, member_count=len(members))
+                .values(members=ref, member_count=package.member_count + added)
             )
             conn.execute(
                 update(expand_tasks)
@@ -266,7 +260,7 @@ class ExpandProcessor:
                 )
             )
         crash_point("finalized")
-        self._clean(package.user_package_id, name, task.delta)
+        self._audience.forget(package.user_package_id, ref, task.delta)
         log.info(
             "expand finished",
             extra={"task_id": task_id, "package": package.user_package_id, "added": added},
@@ -286,16 +280,6 @@ class ExpandProcessor:
             )
         ).scalar_one()
         return bool(earlier)
-
-    def _clean(self, package_id: str, current: str, delta: str | None) -> None:
-        """Remove versions no longer pointed at (also those a crash left behind)."""
-        if delta:
-            self._bitmaps.delete(delta)
-        folder = self._bitmaps.root / "members" / package_id
-        for path in folder.glob("*"):
-            name = f"members/{package_id}/{path.name}"
-            if name != current and not path.name.endswith(".tmp"):
-                self._bitmaps.delete(name)
 
     def _retry_or_fail(self, task: Row[Any], reason: str) -> None:
         with self._db.transaction() as conn:

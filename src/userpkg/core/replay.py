@@ -35,7 +35,7 @@ class ReplayGuard:
             index_elements=[table.c.brand_id, table.c.nonce],
             set_={"expires_at": upsert.excluded.expires_at},
             where=table.c.expires_at <= upsert.excluded.expires_at - ttl_seconds,
-        )
+        ).returning(table.c.nonce)
 
     def seen(self, brand_id: str, nonce: str) -> bool:
         """Whether this process accepted the nonce within its time-to-live."""
@@ -49,8 +49,8 @@ class ReplayGuard:
         with self._db.transaction(durable=False) as conn:
             claimed = conn.execute(
                 self._claim.values(brand_id=brand_id, nonce=nonce, expires_at=expires)
-            ).rowcount
-        if claimed != 1:
+            ).first()
+        if claimed is None:
             return False
         with self._lock:
             self._recent[(brand_id, nonce)] = expires

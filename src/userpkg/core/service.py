@@ -25,9 +25,10 @@ from userpkg.core.replay import ReplayGuard
 from userpkg.core.requestlog import RequestLog
 from userpkg.core.settings import Settings
 from userpkg.core.uploads import Uploads
-from userpkg.store.bitmaps import BitmapStore
-from userpkg.store.blobs import FileBlobStore
+from userpkg.store.audience import AudienceStore, DatabaseAudience, FileAudience
+from userpkg.store.blobs import BlobStore, FileBlobStore
 from userpkg.store.database import Database, sqlite_url
+from userpkg.store.pg_blobs import DatabaseBlobStore
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +41,18 @@ class Service:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.db_url or sqlite_url(settings.data_dir))
         self.db.migrate()
-        self.blobs = FileBlobStore(settings.data_dir / "blobs")
+        self.blobs, self.audience = self._stores(settings)
         self.clock = ServiceClock(self.db)
         self.keys = PlatformKeys(self.db)
         self.brands = Brands(self.db, self.keys)
         self.directory = Directory(self.db)
         self.uploads = Uploads(self.db, self.blobs, self.clock, settings)
         self.packages = Packages(self.db, self.brands, self.uploads, self.clock, settings)
-        self.bitmaps = BitmapStore(settings.data_dir / "bitmaps")
         self.phones = PhoneIndex(self.directory)
         self.processor = ExpandProcessor(
             self.db,
             self.blobs,
-            self.bitmaps,
+            self.audience,
             self.directory,
             Matcher(self.directory.codec, self.phones),
             self.brands,
@@ -86,9 +86,27 @@ class Service:
         thread.start()
         self._threads.append(thread)
 
+    def _stores(self, settings: Settings) -> tuple[BlobStore, AudienceStore]:
+        """SQLite: files in the data directory. PostgreSQL: everything in the database (or
+        blobs in a shared --blob-dir), so more machines need nothing but the database."""
+        if self.db.is_sqlite:
+            blobs = FileBlobStore(settings.blob_dir or settings.data_dir / "blobs")
+            return blobs, FileAudience(settings.data_dir / "bitmaps")
+        shared: BlobStore = (
+            FileBlobStore(settings.blob_dir)
+            if settings.blob_dir is not None
+            else DatabaseBlobStore(self.db, settings.data_dir / "staging")
+        )
+        return shared, DatabaseAudience(self.db, shared)
+
     def members(self, package_id: str) -> BitMap:
-        """The package's current members (the version its row points at)."""
-        return self.bitmaps.load(self.packages.require(package_id).members)
+        """The package's current members."""
+        package = self.packages.require(package_id)
+        return self.audience.members(package_id, package.members)
+
+    def is_member(self, package_id: str, user_id: int) -> bool:
+        package = self.packages.require(package_id)
+        return self.audience.contains(package_id, package.members, user_id)
 
     def _sweep_loop(self) -> None:
         while not self._stop.wait(SWEEP_SECONDS):

@@ -52,6 +52,7 @@ class Settings:
     request_log_keep: int = 1000
     admin_token: str | None = None
     lease_seconds: int = 60
+    blob_dir: Path | None = None
     processing: bool = True
 
     @property

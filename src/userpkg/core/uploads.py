@@ -15,7 +15,7 @@ from userpkg.core.settings import Settings
 from userpkg.protocol import ApiProblem, ErrorCode
 from userpkg.protocol.errors import invalid_request, param_error
 from userpkg.protocol.models import FileMeta, UserPackageFileInfo
-from userpkg.store.blobs import FileBlobStore, StagedFile
+from userpkg.store.blobs import BlobStore, StagedFile
 from userpkg.store.database import Database
 from userpkg.store.schema import upload_parts, uploads
 
@@ -64,7 +64,7 @@ def short(upload_id: str) -> str:
 
 class Uploads:
     def __init__(
-        self, db: Database, blobs: FileBlobStore, clock: ServiceClock, settings: Settings
+        self, db: Database, blobs: BlobStore, clock: ServiceClock, settings: Settings
     ) -> None:
         self._db = db
         self._blobs = blobs
@@ -187,7 +187,7 @@ class Uploads:
                         "the upload is already merged; its parts can no longer change"
                     )
                 self._require_open(upload)
-                self._blobs.keep_part(staged, upload_id, number)
+                self._blobs.keep_part(staged, upload_id, number, conn)
                 conn.execute(
                     delete(upload_parts).where(
                         upload_parts.c.upload_id == upload_id, upload_parts.c.part_number == number
@@ -224,7 +224,7 @@ class Uploads:
                     f"cannot merge: {len(missing)} of {upload.part_count} parts missing ({shown})"
                 )
             resource_id = f"res_{secrets.token_hex(24)}"
-            size, digest = self._blobs.merge(upload_id, upload.part_count, resource_id)
+            size, digest = self._blobs.merge(upload_id, upload.part_count, resource_id, conn)
             if size != upload.file_size or digest != upload.digest:
                 self._blobs.delete_file(resource_id)
                 raise invalid_request(

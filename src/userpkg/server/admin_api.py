@@ -182,7 +182,7 @@ def admin_router(service: Service) -> APIRouter:
         ]
         if sum(ways) != 1:
             raise param_error("give exactly one of user_id, appid with openid, or md5_phone")
-        members = service.members(user_package_id)
+        service.packages.require(user_package_id)
         if body.user_id is not None:
             user_id: int | None = body.user_id
         elif body.md5_phone is not None:
@@ -191,7 +191,8 @@ def admin_router(service: Service) -> APIRouter:
             if body.appid is None or body.openid is None:
                 raise param_error("appid and openid go together")
             user_id = service.directory.codec.decode(body.appid, body.openid)
-        return {"member": user_id is not None and user_id in members}
+        member = user_id is not None and service.is_member(user_package_id, user_id)
+        return {"member": member}
 
     @router.post("/users", openapi_extra=json_body(CreateUsers))
     async def create_users(request: Request) -> dict[str, Any]:

@@ -11,9 +11,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
+
+from sqlalchemy import Connection
 
 CHUNK = 1 << 20
 
@@ -60,15 +62,40 @@ class StagedFile:
         self.path.unlink(missing_ok=True)
 
 
+class BlobStore(Protocol):
+    """Where parts, merged files and small named blobs (deltas) live.
+
+    Methods that take `conn` run inside the caller's transaction, so a database store
+    commits the bytes together with the row that points at them.
+    """
+
+    def stage(self) -> StagedFile: ...
+    def clear_staging(self) -> None: ...
+    def keep_part(
+        self, staged: StagedFile, upload_id: str, part_number: int, conn: Connection
+    ) -> None: ...
+    def merge(
+        self, upload_id: str, part_count: int, resource_id: str, conn: Connection
+    ) -> tuple[int, str]: ...
+    def has_file(self, resource_id: str) -> bool: ...
+    def open_file(self, resource_id: str) -> AbstractContextManager[BinaryIO]: ...
+    def delete_parts(self, upload_id: str) -> None: ...
+    def delete_file(self, resource_id: str) -> None: ...
+    def put(self, name: str, data: bytes) -> None: ...
+    def get(self, name: str) -> bytes | None: ...
+    def delete(self, name: str) -> None: ...
+
+
 class FileBlobStore:
-    """Blobs under one directory: `parts/<upload_id>/<n>` and `files/<resource_id>`."""
+    """Blobs under one directory: `parts/<upload_id>/<n>`, `files/<resource_id>`, `named/…`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._staging = root / "staging"
         self._parts = root / "parts"
         self._files = root / "files"
-        for path in (self._staging, self._parts, self._files):
+        self._named = root / "named"
+        for path in (self._staging, self._parts, self._files, self._named):
             path.mkdir(parents=True, exist_ok=True)
 
     def stage(self) -> StagedFile:
@@ -82,7 +109,9 @@ class FileBlobStore:
     def _part_path(self, upload_id: str, part_number: int) -> Path:
         return self._parts / upload_id / f"{part_number:05d}"
 
-    def keep_part(self, staged: StagedFile, upload_id: str, part_number: int) -> None:
+    def keep_part(
+        self, staged: StagedFile, upload_id: str, part_number: int, conn: Connection
+    ) -> None:
         """Move a finished staged file into place as a part, replacing any earlier one."""
         staged.finish()
         target = self._part_path(upload_id, part_number)
@@ -90,17 +119,9 @@ class FileBlobStore:
         os.replace(staged.path, target)
         _fsync_dir(target.parent)
 
-    def part_digest(self, upload_id: str, part_number: int) -> str | None:
-        path = self._part_path(upload_id, part_number)
-        if not path.exists():
-            return None
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(CHUNK), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
-
-    def merge(self, upload_id: str, part_count: int, resource_id: str) -> tuple[int, str]:
+    def merge(
+        self, upload_id: str, part_count: int, resource_id: str, conn: Connection
+    ) -> tuple[int, str]:
         """Concatenate parts 1..n into the file `resource_id`; returns (size, sha256)."""
         staged = self.stage()
         try:
@@ -129,3 +150,27 @@ class FileBlobStore:
 
     def delete_file(self, resource_id: str) -> None:
         (self._files / resource_id).unlink(missing_ok=True)
+
+    def _named_path(self, name: str) -> Path:
+        return self._named / name
+
+    def put(self, name: str, data: bytes) -> None:
+        """A small named blob, written atomically (temp file, fsync, rename)."""
+        path = self._named_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+
+    def get(self, name: str) -> bytes | None:
+        try:
+            return self._named_path(name).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete(self, name: str) -> None:
+        self._named_path(name).unlink(missing_ok=True)

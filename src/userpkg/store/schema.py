@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -204,4 +205,25 @@ request_log = Table(
     Column("auth", String(200), nullable=False),
     Column("latency_ms", Float, nullable=False),
     Index("ix_request_log_brand_id", "brand_id", "id"),
+)
+
+blob_chunks = Table(
+    "blob_chunks",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+member_chunks = Table(
+    "member_chunks",
+    metadata,
+    Column(
+        "user_package_id",
+        String(20),
+        ForeignKey("user_packages.user_package_id"),
+        primary_key=True,
+    ),
+    Column("chunk_key", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
 )
