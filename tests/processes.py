@@ -23,6 +23,7 @@ def free_port() -> int:
 
 class ServiceProcess:
     def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+        self.env = env or {}
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("ab")

@@ -57,17 +57,37 @@ class LiveServer:
             time.sleep(0.01)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.base_url = f"http://127.0.0.1:{port}"
-        self.admin = httpx.Client(
-            base_url=self.base_url,
-            headers={"Authorization": f"Bearer {self.service.admin_token}"},
-            timeout=30,
-        )
+        self.operator = Operator(self.base_url, self.service.admin_token)
+        self.admin = self.operator.admin
 
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self.admin.close()
         self.service.close()
+
+    def admin_ok(self, method: str, path: str, body: Any = None) -> Any:
+        return self.operator.admin_ok(method, path, body)
+
+    def new_brand(
+        self, private_key: RSAPrivateKey | None = None, serial_no: str | None = None
+    ) -> SigningBrand:
+        return self.operator.new_brand(private_key, serial_no)
+
+    def new_package(
+        self, brand_id: str, package_type: str = "USER_PACKAGE_TYPE_TARGETED_EXPOSURE"
+    ) -> str:
+        return self.operator.new_package(brand_id, package_type)
+
+
+class Operator:
+    """The operator API of a service anywhere (this process or another), as tests use it."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.admin = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
 
     def admin_ok(self, method: str, path: str, body: Any = None) -> Any:
         response = self.admin.request(method, path, json=body)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from userpkg.core.settings import Settings, SyncDelay
 
 from .conftest import PART_SIZE
+from .databases import PG_URL, SKIP_PG, database_url
 from .processes import USERPKG
 from .support import LiveServer
 from .test_expand_pipeline import build_world, task_of
@@ -20,20 +22,42 @@ from .test_expand_pipeline import build_world, task_of
 STEPS = ["claimed", "delta-written", "matched", "members-written", "finalized"]
 
 
-def run_worker(data: Path, crash_at: str | None, until: float = 30) -> subprocess.Popen[bytes]:
+def run_worker(data: Path, db_url: str | None, crash_at: str | None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "USERPKG_CRASH_AT": crash_at or ""}
+    database = ["--db", db_url] if db_url else []
     return subprocess.Popen(
-        [*USERPKG, "worker", "--data", str(data), "--lease-seconds", "1", "--log-level", "WARNING"],
+        [
+            *USERPKG,
+            "worker",
+            "--data",
+            str(data),
+            *database,
+            "--lease-seconds",
+            "1",
+            "--log-level",
+            "WARNING",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    if request.param == "postgres" and PG_URL is None:
+        pytest.skip(SKIP_PG)
+    with database_url(request.param) as url:
+        yield url
+
+
 @pytest.mark.parametrize("step", STEPS)
-def test_worker_killed_at_each_step_finishes_exactly_once(tmp_path: Path, step: str) -> None:
+def test_worker_killed_at_each_step_finishes_exactly_once(
+    tmp_path: Path, db_url: str | None, step: str
+) -> None:
     settings = Settings(
         data_dir=tmp_path,
+        db_url=db_url,
         sandbox=True,
         sync_delay=SyncDelay(seconds=0),
         part_size=PART_SIZE,
@@ -56,10 +80,10 @@ def test_worker_killed_at_each_step_finishes_exactly_once(tmp_path: Path, step: 
     finally:
         live.stop()
 
-    crashed = run_worker(tmp_path, step)
+    crashed = run_worker(tmp_path, db_url, step)
     assert crashed.wait(timeout=60) == -signal.SIGKILL, f"the worker should have died at {step}"
 
-    survivor = run_worker(tmp_path, None)
+    survivor = run_worker(tmp_path, db_url, None)
     try:
         check = LiveServer(settings)
         try:
@@ -85,8 +109,9 @@ def test_worker_killed_at_each_step_finishes_exactly_once(tmp_path: Path, step: 
             assert check.admin_ok("GET", f"/admin/v1/user-packages/{package}")["member_count"] == 25
             members = sorted(check.service.members(package))
             assert members == sorted(int(u["user_id"]) for u in world.users[:25])  # type: ignore[call-overload]
-            versions = list((tmp_path / "bitmaps" / "members" / package).glob("*"))
-            assert len(versions) == 1, "old member versions are cleaned up"
+            if db_url is None:
+                versions = list((tmp_path / "bitmaps" / "members" / package).glob("*"))
+                assert len(versions) == 1, "old member versions are cleaned up"
         finally:
             check.stop()
     finally:

@@ -51,6 +51,13 @@ def serve(
         float, typer.Option(help="Brand API requests per second per brand and endpoint.")
     ] = 20.0,
     rate_burst: Annotated[int, typer.Option(help="Requests a brand may save up (burst).")] = 40,
+    blob_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Shared directory for parts and files (default: the database on "
+            "PostgreSQL, --data on SQLite)."
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
 ) -> None:
     """Run the service: the brand API, the operator API and (unless told not to) task processing."""
@@ -64,6 +71,8 @@ def serve(
         rate_per_second=rate_limit,
         rate_burst=rate_burst,
         processing=not no_processing,
+        blob_dir=blob_dir,
+        shared_limits=workers > 1,
     )
     if sandbox_mode:
         service = Service(settings)

@@ -25,11 +25,16 @@ def worker(
     lease_seconds: Annotated[
         int, typer.Option(min=1, help="How long a claimed task is this worker's alone.")
     ] = 60,
+    blob_dir: Annotated[
+        Path | None, typer.Option(help="The shared directory the API processes use, if any.")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
 ) -> None:
     """Process expand tasks (matching and data sync) without serving HTTP."""
     setup_logging(log_level)
-    service = Service(Settings(data_dir=data, db_url=db, lease_seconds=lease_seconds))
+    service = Service(
+        Settings(data_dir=data, db_url=db, lease_seconds=lease_seconds, blob_dir=blob_dir)
+    )
     loop = WorkerLoop(service.processor)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

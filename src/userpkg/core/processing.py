@@ -11,7 +11,10 @@ repeats a step with the same inputs and the same names, so nothing is lost or co
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,11 +91,41 @@ class ExpandProcessor:
         if task is None:
             return False
         try:
-            self._match(task)
+            with self._heartbeat(task.task_id):
+                self._match(task)
         except Exception as exc:
             log.exception("matching failed", extra={"task_id": task.task_id})
             self._retry_or_fail(task, f"internal error while matching ({type(exc).__name__})")
         return True
+
+    @contextmanager
+    def _heartbeat(self, task_id: int) -> Iterator[None]:
+        """Keep extending the lease while this worker holds the task, every third of it."""
+        stop = threading.Event()
+        interval = max(self._settings.lease_seconds / 3, 0.2)
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                try:
+                    with self._db.transaction(durable=False) as conn:
+                        conn.execute(
+                            update(expand_tasks)
+                            .where(
+                                expand_tasks.c.task_id == task_id,
+                                expand_tasks.c.lease_owner == self._owner,
+                            )
+                            .values(lease_expires=int(time.time()) + self._settings.lease_seconds)
+                        )
+                except Exception:
+                    log.warning("lease heartbeat failed", extra={"task_id": task_id})
+
+        thread = threading.Thread(target=beat, name=f"lease-{task_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def _claim(self) -> Row[Any] | None:
         now = int(time.time())

@@ -20,7 +20,7 @@ from userpkg.core.packages import Packages
 from userpkg.core.phone_index import PhoneIndex
 from userpkg.core.platform_keys import PlatformKeys
 from userpkg.core.processing import ExpandProcessor
-from userpkg.core.ratelimit import RateLimiter
+from userpkg.core.ratelimit import Limiter, RateLimiter, SharedRateLimiter
 from userpkg.core.replay import ReplayGuard
 from userpkg.core.requestlog import RequestLog
 from userpkg.core.settings import Settings
@@ -61,7 +61,11 @@ class Service:
             owner=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}",
         )
         self.replay = ReplayGuard(self.db, settings.nonce_ttl_seconds)
-        self.rate_limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+        self.rate_limiter: Limiter = (
+            SharedRateLimiter(self.db, settings.rate_per_second, settings.rate_burst)
+            if settings.shared_limits or not self.db.is_sqlite
+            else RateLimiter(settings.rate_per_second, settings.rate_burst)
+        )
         self.request_log = RequestLog(self.db, settings.request_log_keep)
         self.admin_token = settings.admin_token or self._stored_admin_token()
         self.default_key_id = self.keys.default_key_id()

@@ -53,6 +53,7 @@ class Settings:
     admin_token: str | None = None
     lease_seconds: int = 60
     blob_dir: Path | None = None
+    shared_limits: bool = False
     processing: bool = True
 
     @property

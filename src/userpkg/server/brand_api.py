@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -99,7 +100,7 @@ class BrandApi:
                 ErrorCode.RATELIMIT_EXCEEDED,
                 f"more than {self.service.settings.rate_per_second:g} requests a second to this "
                 "endpoint; slow down and retry",
-                headers={"Retry-After": self.service.rate_limiter.retry_after_header(wait)},
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         return claim.brand
 

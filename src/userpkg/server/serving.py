@@ -23,6 +23,7 @@ ENV_SETTINGS = "USERPKG_SERVE_SETTINGS"
 def _settings_to_env(settings: Settings) -> str:
     raw: dict[str, Any] = asdict(settings)
     raw["data_dir"] = str(settings.data_dir)
+    raw["blob_dir"] = None if settings.blob_dir is None else str(settings.blob_dir)
     raw["sync_delay"] = str(settings.sync_delay)
     return json.dumps(raw)
 
@@ -30,6 +31,7 @@ def _settings_to_env(settings: Settings) -> str:
 def _settings_from_env(text: str) -> Settings:
     raw = json.loads(text)
     raw["data_dir"] = Path(raw["data_dir"])
+    raw["blob_dir"] = None if raw["blob_dir"] is None else Path(raw["blob_dir"])
     raw["sync_delay"] = SyncDelay.parse(raw["sync_delay"])
     return Settings(**raw)
 

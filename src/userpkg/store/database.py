@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+
+try:
+    import fcntl
+except ImportError:
+    fcntl = None  # type: ignore[assignment]
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +25,7 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 7_263_514_201
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -71,13 +77,36 @@ class Database:
                 yield conn
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (safe to call at every start)."""
-        with self.engine.connect() as conn:
+        """Bring the schema to the newest migration; safe when many processes start at once."""
+        with self._migration_lock(), self.engine.connect() as conn:
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
             conn.commit()
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """PostgreSQL: an advisory lock. SQLite: an exclusive lock on a file beside the database."""
+        if not self.is_sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+                try:
+                    yield
+                finally:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+                    conn.commit()
+            return
+        database = make_url(self.url).database
+        if not database or database == ":memory:" or fcntl is None:
+            yield
+            return
+        with open(database + ".migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         self.engine.dispose()

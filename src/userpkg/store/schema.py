@@ -227,3 +227,13 @@ member_chunks = Table(
     Column("chunk_key", Integer, primary_key=True, autoincrement=False),
     Column("data", LargeBinary, nullable=False),
 )
+
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("brand_id", String(32), primary_key=True),
+    Column("endpoint", String(32), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("allowed", Boolean, nullable=False),
+)
