@@ -158,7 +158,7 @@ class Packages:
             .outerjoin(t, t.c.upload_id == upload_id)
             .where(p.c.user_package_id == package_id)
         )
-        with self._db.read() as conn:
+        with self._db.read(snapshot=False) as conn:
             row = conn.execute(query).first()
         if row is None or row.brand_id != brand_id:
             raise not_found(f"user package {package_id}")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy import case, func
+from sqlalchemy import Float, bindparam, case, func
 from sqlalchemy.dialects import postgresql, sqlite
 
 from userpkg.store.database import Database
@@ -60,16 +60,18 @@ class SharedRateLimiter:
         self.burst = burst
         self._db = db
         self._clock = clock
-
-    def take(self, brand_id: str, endpoint: str) -> float:
-        now = self._clock()
         table = rate_buckets
-        smaller = func.min if self._db.is_sqlite else func.least
-        refilled = smaller(float(self.burst), table.c.tokens + (now - table.c.updated) * self.rate)
-        insert = (sqlite.insert if self._db.is_sqlite else postgresql.insert)(table).values(
-            brand_id=brand_id, endpoint=endpoint, tokens=self.burst - 1.0, updated=now, allowed=True
+        now = bindparam("now", type_=Float)
+        smaller = func.min if db.is_sqlite else func.least
+        refilled = smaller(float(burst), table.c.tokens + (now - table.c.updated) * rate)
+        insert = (sqlite.insert if db.is_sqlite else postgresql.insert)(table).values(
+            brand_id=bindparam("brand_id"),
+            endpoint=bindparam("endpoint"),
+            tokens=burst - 1.0,
+            updated=now,
+            allowed=True,
         )
-        statement = insert.on_conflict_do_update(
+        self._take = insert.on_conflict_do_update(
             index_elements=[table.c.brand_id, table.c.endpoint],
             set_={
                 "tokens": case((refilled >= 1, refilled - 1), else_=refilled),
@@ -77,6 +79,9 @@ class SharedRateLimiter:
                 "allowed": refilled >= 1,
             },
         ).returning(table.c.allowed, table.c.tokens)
-        with self._db.transaction(durable=False) as conn:
-            allowed, tokens = conn.execute(statement).one()
+
+    def take(self, brand_id: str, endpoint: str) -> float:
+        params = {"brand_id": brand_id, "endpoint": endpoint, "now": self._clock()}
+        with self._db.statement() as conn:
+            allowed, tokens = conn.execute(self._take, params).one()
         return 0.0 if allowed else (1.0 - tokens) / self.rate

@@ -46,7 +46,7 @@ class ReplayGuard:
         """Claim the nonce; False if any request, in any process, holds it already."""
         now = int(self._clock())
         expires = now + self._ttl
-        with self._db.transaction(durable=False) as conn:
+        with self._db.statement() as conn:
             claimed = conn.execute(
                 self._claim.values(brand_id=brand_id, nonce=nonce, expires_at=expires)
             ).first()
