@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import multiprocessing
 import random
 import re
 import resource
@@ -20,7 +21,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pyroaring import BitMap
@@ -97,10 +100,71 @@ def naive_md5(path: Path, table: dict[str, int]) -> set[int]:
     return users
 
 
+def _match_in_process(
+    url: str, data_dir: str, names: list[str], brand_id: str, barrier: Any
+) -> float:
+    """A worker process: open the service, wait for the others, match its files; seconds."""
+    service = Service(Settings(data_dir=Path(data_dir), db_url=url, processing=False))
+    barrier.wait()
+    started = time.perf_counter()
+    for name in names:
+        service.processor.match_file(name, DataType.OPENID, brand_id)
+    seconds = time.perf_counter() - started
+    service.close()
+    return seconds
+
+
+def postgres_mode(url: str, users: int) -> None:
+    """Two workers on two files in parallel, beside one worker doing both, on PostgreSQL."""
+    rng = random.Random(11)
+    with tempfile.TemporaryDirectory() as tmp:
+        service = Service(Settings(data_dir=Path(tmp) / "setup", db_url=url, processing=False))
+        service.directory.generate(users)
+        brand = service.brands.create(None, "bench")
+        service.brands.bind_appid(brand.brand_id, "wxbench00001")
+        next_id = service.directory.next_id()
+        names = []
+        for index in range(2):
+            sample = [rng.randrange(1, next_id) for _ in range(730_000)]
+            text = "\n".join(service.directory.codec.encode_many("wxbench00001", sample)) + "\n"
+            name = f"bench{index}"
+            service.blobs.put(f"files/{name}", text.encode()[:FILE_BYTES])
+            names.append(name)
+        service.close()
+        lines = FILE_BYTES // 29
+        with multiprocessing.Manager() as manager:
+            one = manager.Barrier(1)
+            with ProcessPoolExecutor(1) as pool:
+                serial = pool.submit(
+                    _match_in_process, url, f"{tmp}/w0", names, brand.brand_id, one
+                ).result()
+            two = manager.Barrier(2)
+            with ProcessPoolExecutor(2) as pool:
+                futures = [
+                    pool.submit(
+                        _match_in_process, url, f"{tmp}/w{i + 1}", [names[i]], brand.brand_id, two
+                    )
+                    for i in range(2)
+                ]
+                parallel = max(f.result() for f in futures)
+    print(f"PostgreSQL, {users:,} users, two 20 MiB openid files read from the database:")
+    print(
+        f"  one worker, both files     {serial:.2f} s -> {2 * lines / serial / 1e6:.2f} M lines/s"
+    )
+    print(
+        f"  two workers, one file each {parallel:.2f} s -> {2 * lines / parallel / 1e6:.2f} M lines/s"
+        f"; speed-up {serial / parallel:.2f}x on this 2-core machine"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=10_000_000)
+    parser.add_argument("--postgres", help="instead: two workers on PostgreSQL at this URL")
     args = parser.parse_args()
+    if args.postgres:
+        postgres_mode(args.postgres, args.users)
+        return
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
