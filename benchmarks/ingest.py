@@ -198,8 +198,11 @@ def main() -> None:
             t0 = time.perf_counter()
             match = service.processor.match_file(name + "s", kind, brand.brand_id)
             t1 = time.perf_counter()
-            members = service.bitmaps.load(None) | match.delta
-            service.bitmaps.save(f"bench/{name}", members)
+            package_id = service.packages.create(
+                brand.brand_id, name, "USER_PACKAGE_TYPE_TARGETED_EXPOSURE"
+            ).user_package_id
+            with service.db.transaction() as conn:
+                service.audience.apply(conn, package_id, None, match.delta, "1")
             t2 = time.perf_counter()
             rss = peak_mb() - before
             tracemalloc.start()
@@ -225,15 +228,24 @@ def main() -> None:
         assert len(naive_open) == results["openid"][4], "baseline and userpkg must agree"
         assert len(naive_m) == results["md5"][4], "baseline and userpkg must agree"
 
-        package = service.bitmaps.load(None)
-        package = BitMap(np.arange(0, 200_000_000, 2, dtype=np.uint32))
+        big = service.packages.create(brand.brand_id, "big", "USER_PACKAGE_TYPE_TARGETED_EXPOSURE")
+        with service.db.transaction() as conn:
+            _, ref = service.audience.apply(
+                conn,
+                big.user_package_id,
+                None,
+                BitMap(np.arange(0, 200_000_000, 2, dtype=np.uint32)),
+                "1",
+            )
         growth = BitMap(
             np.array(rng.sample(range(200_000_000, 400_000_000), 700_000), dtype=np.uint32)
         )
         t0 = time.perf_counter()
-        grown = package | growth
-        service.bitmaps.save("bench/big", grown)
+        with service.db.transaction() as conn:
+            _, ref = service.audience.apply(conn, big.user_package_id, ref, growth, "2")
         grow_s = time.perf_counter() - t0
+        grown = service.audience.members(big.user_package_id, ref)
+        assert len(grown) == 100_000_000 + 700_000
 
         probes = [rng.randrange(0, 400_000_000) for _ in range(1_000_000)]
         t0 = time.perf_counter()
