@@ -16,7 +16,7 @@ from userpkg.core.settings import Settings, SyncDelay
 from userpkg.protocol import load_private_key, load_public_key
 
 from .databases import PG_URL, SKIP_PG, database_url
-from .support import LiveServer
+from .support import PART_SIZE, LiveServer, World, build_world, write_credentials
 
 REPO = Path(__file__).resolve().parents[1]
 VECTORS_DIR = Path(os.environ.get("USERPKG_VECTORS_DIR", REPO.parent / "shared" / "vectors"))
@@ -55,9 +55,6 @@ def vectors() -> Vectors:
     return Vectors(json.loads(path.read_text(encoding="utf-8")), VECTORS_DIR)
 
 
-PART_SIZE = 1024
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     """The database a test module's service runs on; PostgreSQL needs USERPKG_TEST_PG_URL."""
@@ -83,3 +80,15 @@ def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[L
         live = LiveServer(settings)
         yield live
         live.stop()
+
+
+@pytest.fixture(scope="module")
+def world(server: LiveServer) -> World:
+    """A brand with two bound appids, one unbound, and 40 users with phones."""
+    return build_world(server)
+
+
+@pytest.fixture
+def config(world: World, tmp_path: Path) -> Path:
+    """A credentials.toml for the world's brand against the live server."""
+    return write_credentials(world.brand, tmp_path, world.server.base_url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import secrets
 import threading
 import time
@@ -31,6 +32,7 @@ from userpkg.server.app import create_app
 from userpkg.server.serving import start
 
 PREFIX = "/brand/marketing/user-package"
+PART_SIZE = 1024
 
 
 class LiveServer:
@@ -241,3 +243,48 @@ class SigningBrand:
         merged = self.merge(opened["upload_id"])
         assert merged.status_code == 200, merged.text
         return str(opened["upload_id"])
+
+
+def write_credentials(brand: SigningBrand, directory: Path, base_url: str) -> Path:
+    key = brand.private_key_file(directory)
+    platform = directory / "platform.pem"
+    platform.write_text(brand.platform_public_pem)
+    config = directory / "credentials.toml"
+    config.write_text(
+        f'base_url = "{base_url}"\nbrand_id = "{brand.brand_id}"\n'
+        f'cert_serial_no = "{brand.serial_no}"\nprivate_key_path = "{key.name}"\n'
+        f'platform_public_key_id = "{brand.platform_key_id}"\n'
+        f'platform_public_key_path = "{platform.name}"\n'
+    )
+    return config
+
+
+@dataclass
+class World:
+    server: LiveServer
+    brand: SigningBrand
+    bound: list[str]
+    unbound: str
+    users: list[dict[str, object]] = field(default_factory=list)
+
+    def openid(self, user_index: int, appid: str) -> str:
+        return str(self.users[user_index]["openids"][appid])  # type: ignore[index]
+
+    def phone(self, user_index: int) -> str:
+        return str(self.users[user_index]["phone"])
+
+
+def build_world(server: LiveServer) -> World:
+    brand = server.new_brand()
+    tag = brand.brand_id[-6:]
+    bound = [f"wxa{tag}", f"wxb{tag}"]
+    for appid in bound:
+        server.admin_ok("POST", f"/admin/v1/brands/{brand.brand_id}/appids", {"appid": appid})
+    unbound = f"wxc{tag}"
+    server.admin_ok("POST", "/admin/v1/appids", {"appid": unbound})
+    phones = [f"138{random.randrange(10**8):08d}" for _ in range(40)]
+    created = server.admin_ok("POST", "/admin/v1/users", {"users": [{"phone": p} for p in phones]})
+    world = World(server, brand, bound, unbound)
+    for user in created["data"]:
+        world.users.append(server.admin_ok("GET", f"/admin/v1/users/{user['user_id']}"))
+    return world

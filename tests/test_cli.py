@@ -13,9 +13,9 @@ from userpkg.client.uploads import split_points
 
 from .fakehost import FakeHost, Running
 from .processes import USERPKG
-from .support import LiveServer
-from .test_client import openid_file, write_credentials
-from .test_expand_pipeline import World, build_world, task_of
+from .support import write_credentials
+from .test_client import openid_file
+from .test_expand_pipeline import World, task_of
 
 
 def userpkg(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -29,16 +29,6 @@ def userpkg(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
             **(env or {}),
         },
     )
-
-
-@pytest.fixture(scope="module")
-def world(server: LiveServer) -> World:
-    return build_world(server)
-
-
-@pytest.fixture
-def config(world: World, tmp_path: Path) -> Path:
-    return write_credentials(world.brand, tmp_path, world.server.base_url)
 
 
 def test_upload_then_expand_wait(world: World, config: Path, tmp_path: Path) -> None:

@@ -17,32 +17,8 @@ from userpkg.protocol import DataType, PackageType
 
 from .conftest import PART_SIZE
 from .fakehost import DroppingProxy, FakeHost, Running
-from .support import LiveServer, SigningBrand
-from .test_expand_pipeline import World, build_world
-
-
-def write_credentials(brand: SigningBrand, directory: Path, base_url: str) -> Path:
-    key = brand.private_key_file(directory)
-    platform = directory / "platform.pem"
-    platform.write_text(brand.platform_public_pem)
-    config = directory / "credentials.toml"
-    config.write_text(
-        f'base_url = "{base_url}"\nbrand_id = "{brand.brand_id}"\n'
-        f'cert_serial_no = "{brand.serial_no}"\nprivate_key_path = "{key.name}"\n'
-        f'platform_public_key_id = "{brand.platform_key_id}"\n'
-        f'platform_public_key_path = "{platform.name}"\n'
-    )
-    return config
-
-
-@pytest.fixture(scope="module")
-def world(server: LiveServer) -> World:
-    return build_world(server)
-
-
-@pytest.fixture
-def config(world: World, tmp_path: Path) -> Path:
-    return write_credentials(world.brand, tmp_path, world.server.base_url)
+from .support import write_credentials
+from .test_expand_pipeline import World
 
 
 def openid_file(world: World, path: Path, users: range, times: int = 3) -> Path:

@@ -7,53 +7,15 @@ import random
 import string
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from userpkg.core.settings import Settings, SyncDelay
 
-from .conftest import PART_SIZE
-from .support import LiveServer, SigningBrand
+from .support import PART_SIZE, LiveServer, SigningBrand, World, build_world
 
 RISK = "USER_PACKAGE_TYPE_RISK_USER"
-
-
-@dataclass
-class World:
-    server: LiveServer
-    brand: SigningBrand
-    bound: list[str]
-    unbound: str
-    users: list[dict[str, object]] = field(default_factory=list)
-
-    def openid(self, user_index: int, appid: str) -> str:
-        return str(self.users[user_index]["openids"][appid])  # type: ignore[index]
-
-    def phone(self, user_index: int) -> str:
-        return str(self.users[user_index]["phone"])
-
-
-def build_world(server: LiveServer) -> World:
-    brand = server.new_brand()
-    tag = brand.brand_id[-6:]
-    bound = [f"wxa{tag}", f"wxb{tag}"]
-    for appid in bound:
-        server.admin_ok("POST", f"/admin/v1/brands/{brand.brand_id}/appids", {"appid": appid})
-    unbound = f"wxc{tag}"
-    server.admin_ok("POST", "/admin/v1/appids", {"appid": unbound})
-    phones = [f"138{random.randrange(10**8):08d}" for _ in range(40)]
-    created = server.admin_ok("POST", "/admin/v1/users", {"users": [{"phone": p} for p in phones]})
-    world = World(server, brand, bound, unbound)
-    for user in created["data"]:
-        world.users.append(server.admin_ok("GET", f"/admin/v1/users/{user['user_id']}"))
-    return world
-
-
-@pytest.fixture(scope="module")
-def world(server: LiveServer) -> World:
-    return build_world(server)
 
 
 def wait_final(

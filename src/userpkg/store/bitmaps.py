@@ -7,14 +7,13 @@ the new one, never a half-applied file. Versions never change once written, so t
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
 from pyroaring import BitMap
 
-from userpkg.store.blobs import _fsync_dir
+from userpkg.store.blobs import write_atomically
 
 CACHED = 8
 
@@ -31,16 +30,8 @@ class BitmapStore:
 
     def save(self, name: str, bitmap: BitMap) -> None:
         """Write a version atomically (temp file, fsync, rename); saving it again is harmless."""
-        path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
         bitmap.run_optimize()
-        with tmp.open("wb") as handle:
-            handle.write(bitmap.serialize())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        write_atomically(self._path(name), bitmap.serialize())
 
     def load(self, name: str | None) -> BitMap:
         """A version by name (None: the empty set). Cached: versions are immutable."""

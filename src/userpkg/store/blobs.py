@@ -30,6 +30,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a whole file so a crash leaves the old one or the new one: temp, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
 class StagedFile:
     """A file being received: written chunk by chunk, hashed as it goes, never held in memory."""
 
@@ -155,16 +167,8 @@ class FileBlobStore:
         return self._named / name
 
     def put(self, name: str, data: bytes) -> None:
-        """A small named blob, written atomically (temp file, fsync, rename)."""
-        path = self._named_path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        """A small named blob, written atomically."""
+        write_atomically(self._named_path(name), data)
 
     def get(self, name: str) -> bytes | None:
         try:
