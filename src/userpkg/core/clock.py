@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from userpkg.store.database import Database
 from userpkg.store.state import get_value, set_value
@@ -20,10 +20,6 @@ _OFFSET = "clock_offset_seconds"
 def rfc3339(ts: float) -> str:
     """`2026-11-28T12:00:00+08:00`: the public API shows times in Asia/Shanghai."""
     return datetime.fromtimestamp(int(ts), SHANGHAI).isoformat()
-
-
-def rfc3339_utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
 class ServiceClock:

@@ -8,7 +8,6 @@ Ids are handed out consecutively from 1, so an id exists exactly when it is belo
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -35,11 +34,6 @@ SYNTHETIC_SHIFT = 12_345
 _STEP_INVERSE = pow(SYNTHETIC_STEP, -1, SYNTHETIC_SPACE)
 MAX_CREATE = 10_000_000
 IN_CHUNK = 500
-
-
-def phone_md5(phone: str) -> str:
-    """MD5 hex of the bare 11-digit number, as brands hash phones (no +86)."""
-    return hashlib.md5(phone.encode("ascii"), usedforsecurity=False).hexdigest()
 
 
 def synthetic_phones(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
