@@ -216,3 +216,13 @@ def test_dropped_connection_mid_part_is_retried_with_the_same_bytes(
         assert merged["digest"] == digest
     finally:
         proxy.stop()
+
+
+def test_connection_error_fails_over_to_the_backup_host(world: World, tmp_path: Path) -> None:
+    creds = Credentials.resolve(write_credentials(world.brand, tmp_path, "http://127.0.0.1:9"))
+    with (
+        BrandClient(creds, sleep=no_sleep, failover=world.server.base_url) as client,
+        pytest.raises(ApiError) as caught,
+    ):
+        client.expand("0" * 20, "whatever")
+    assert caught.value.code == "NOT_FOUND", "the backup host answered"

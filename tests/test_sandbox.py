@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from userpkg.protocol import (
 from .processes import ServiceProcess
 
 PREFIX = "/brand/marketing/user-package"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _signed_init(manifest: dict[str, object], credentials: dict[str, str]) -> httpx.Response:
@@ -50,6 +53,45 @@ def _signed_init(manifest: dict[str, object], credentials: dict[str, str]) -> ht
             "Wechatpay-Serial": credentials["platform_public_key_id"],
         },
     )
+
+
+def run_the_examples(manifest: dict[str, object], tmp_path: Path) -> None:
+    """The banner's two commands, and the SDK example, as a new user runs them."""
+    members = tmp_path / "members.csv"
+    manifest_path = Path(str(manifest["credentials_path"])).with_name("sandbox.json")
+    made = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "sandbox_file.py"),
+            str(members),
+            "--lines",
+            "3000",
+            "--manifest",
+            str(manifest_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    assert len(members.read_text().split()) == 3000
+    packages = manifest["user_packages"]
+    assert isinstance(packages, list)
+    pushed = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "push_with_sdk.py"),
+            packages[0]["user_package_id"],
+            str(members),
+            "--config",
+            str(manifest["credentials_path"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "USER_PACKAGE_PROCESS_STATE_FINISHED" in pushed.stdout
 
 
 def test_sandbox_provisions_once_and_restarts_with_the_same_playground(tmp_path: Path) -> None:
@@ -103,6 +145,7 @@ def test_sandbox_provisions_once_and_restarts_with_the_same_playground(tmp_path:
         banner = (tmp_path / "first.log").read_text()
         assert "userpkg sandbox is running" in banner
         assert manifest["admin_token"] not in banner
+        run_the_examples(manifest, tmp_path)
     finally:
         assert first.stop()
 

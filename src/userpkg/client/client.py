@@ -3,7 +3,8 @@
 Every request is signed; every response is verified (serial, age, signature) before its body
 is believed. 429, 5xx and connection errors are retried with exponential backoff and jitter,
 honouring Retry-After, each try signed anew (fresh nonce and timestamp) over the very same
-body bytes. With `failover=True` a connection error moves to the backup host.
+body bytes. With `failover=True` a connection error moves from the public host to WeChat
+Pay's backup host; `failover="https://…"` names the backup host explicitly.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class _Exchange:
         self,
         credentials: Credentials,
         retries: RetryPolicy,
-        failover: bool,
+        failover: bool | str,
         clock: Callable[[], float],
     ) -> None:
         self.credentials = credentials
@@ -90,7 +91,9 @@ class _Exchange:
         )
         self.retries = retries
         hosts = [credentials.base_url]
-        if failover and credentials.base_url == PUBLIC_HOST:
+        if isinstance(failover, str):
+            hosts.append(failover.rstrip("/"))
+        elif failover and credentials.base_url == PUBLIC_HOST:
             hosts.append(BACKUP_HOST)
         self.hosts = hosts
 
@@ -178,7 +181,7 @@ class BrandClient:
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retries: RetryPolicy | None = None,
-        failover: bool = False,
+        failover: bool | str = False,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -252,7 +255,7 @@ class AsyncBrandClient:
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retries: RetryPolicy | None = None,
-        failover: bool = False,
+        failover: bool | str = False,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:

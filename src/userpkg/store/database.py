@@ -68,8 +68,11 @@ class Database:
         """A write transaction; `durable=False` for data whose loss in a power cut is harmless."""
         if not self.is_sqlite:
             engine = self.engine if durable else self._cheap
-            with engine.connect() as conn, conn.begin():
-                yield conn
+            with engine.connect() as conn:
+                if not durable:
+                    conn = conn.execution_options(isolation_level="READ COMMITTED")
+                with conn.begin():
+                    yield conn
             return
         with self._writer, self.engine.connect() as conn:
             _sqlite_synchronous(conn, "FULL" if durable else "NORMAL")
