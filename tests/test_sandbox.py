@@ -6,9 +6,11 @@ import json
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from userpkg.protocol import (
     BrandCredential,
@@ -19,6 +21,7 @@ from userpkg.protocol import (
     load_public_key,
 )
 
+from .databases import PG_URL, SKIP_PG, database_url
 from .processes import ServiceProcess
 
 PREFIX = "/brand/marketing/user-package"
@@ -94,9 +97,19 @@ def run_the_examples(manifest: dict[str, object], tmp_path: Path) -> None:
     assert "USER_PACKAGE_PROCESS_STATE_FINISHED" in pushed.stdout
 
 
-def test_sandbox_provisions_once_and_restarts_with_the_same_playground(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_args(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    if request.param == "postgres" and PG_URL is None:
+        pytest.skip(SKIP_PG)
+    with database_url(request.param) as url:
+        yield ["--db", url] if url else []
+
+
+def test_sandbox_provisions_once_and_restarts_with_the_same_playground(
+    tmp_path: Path, db_args: list[str]
+) -> None:
     data = tmp_path / "data"
-    args = ["serve", "--sandbox", "--data", str(data), "--sandbox-users", "500"]
+    args = ["serve", "--sandbox", "--data", str(data), "--sandbox-users", "500", *db_args]
     first = ServiceProcess(args, tmp_path / "first.log")
     try:
         first.wait_healthy()

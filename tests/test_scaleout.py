@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .databases import fresh_postgres
+from .databases import PG_URL, SKIP_PG, database_url, fresh_postgres
 from .processes import USERPKG, ServiceProcess
 from .support import PREFIX, Operator, SigningBrand
 
@@ -175,3 +175,38 @@ def test_a_nonce_used_on_one_api_process_is_refused_by_the_other(
     replay = other.send("POST", path, body, timestamp=ts, nonce=nonce)
     assert replay.status_code == 401
     assert "replay" in other.verified(replay)["message"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_serve_workers_2_shares_one_port_and_one_replay_memory(
+    tmp_path: Path, backend: str
+) -> None:
+    if backend == "postgres" and PG_URL is None:
+        pytest.skip(SKIP_PG)
+    with database_url(backend) as url:
+        database = ["--db", url] if url else []
+        api = ServiceProcess(
+            ["serve", "--workers", "2", "--data", str(tmp_path), *database],
+            tmp_path / "api.log",
+            env={"USERPKG_ADMIN_TOKEN": "t" * 32},
+        )
+        try:
+            api.wait_healthy()
+            brand = Operator(api.base_url, "t" * 32).new_brand()
+            path = f"{PREFIX}/user-packages/{'0' * 20}/expand"
+            for _ in range(10):
+                assert (
+                    brand.verified(brand.send("POST", path, b'{"upload_id":"x"}'))["code"]
+                    == "NOT_FOUND"
+                )
+            ts, nonce = str(int(time.time())), secrets.token_hex(16)
+            codes = [
+                brand.verified(
+                    brand.send("POST", path, b'{"upload_id":"x"}', timestamp=ts, nonce=nonce)
+                )["code"]
+                for _ in range(6)
+            ]
+            assert codes == ["NOT_FOUND"] + ["SIGN_ERROR"] * 5, "whichever process answers"
+            assert api.log_path.read_text().count('"msg": "Started server process') == 2
+        finally:
+            api.stop()
