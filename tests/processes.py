@@ -24,22 +24,33 @@ def free_port() -> int:
 class ServiceProcess:
     def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.env = env or {}
+        self.args = args
+        self.log_path = log
+        self._log = log.open("ab")
+        self._start()
+
+    def _start(self) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self._log = log.open("ab")
         self.proc = subprocess.Popen(
-            [*USERPKG, *args, "--host", "127.0.0.1", "--port", str(self.port)],
+            [*USERPKG, *self.args, "--host", "127.0.0.1", "--port", str(self.port)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **self.env},
         )
-        self.log_path = log
 
     def wait_healthy(self, timeout: float = 60) -> None:
+        """Wait for /healthz; if another process took the port meanwhile, start again."""
         deadline = time.monotonic() + timeout
+        retries = 3
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"userpkg exited early:\n{self.log_path.read_text()[-3000:]}")
+                log = self.log_path.read_text(errors="replace")
+                if "address already in use" in log.lower() and retries:
+                    retries -= 1
+                    self._start()
+                    continue
+                raise RuntimeError(f"userpkg exited early:\n{log[-3000:]}")
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
                     return
