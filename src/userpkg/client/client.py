@@ -13,7 +13,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -148,6 +148,39 @@ class _Exchange:
         return TransportFailure(f"no answer after {self.retries.attempts} tries: {last}")
 
 
+class _Attempts:
+    """One call's tries: how long to wait before each, on which host, and what to raise last."""
+
+    def __init__(self, exchange: _Exchange) -> None:
+        self._exchange = exchange
+        self._last: httpx.Response | Exception | None = None
+        self._host = 0
+
+    def __iter__(self) -> Iterator[tuple[float, str]]:
+        policy = self._exchange.retries
+        for attempt in range(policy.attempts):
+            wait = 0.0
+            if attempt:
+                last = self._last
+                retry_after = (
+                    last.headers.get("Retry-After") if isinstance(last, httpx.Response) else None
+                )
+                wait = policy.delay(attempt - 1, retry_after)
+            yield wait, self._exchange.hosts[self._host]
+
+    def no_answer(self, error: Exception) -> None:
+        """A connection error: try again, on the backup host if there is one."""
+        self._last = error
+        self._host = min(self._host + 1, len(self._exchange.hosts) - 1)
+
+    def busy(self, response: httpx.Response) -> None:
+        """429 or 5xx: try again after the delay."""
+        self._last = response
+
+    def give_up(self) -> Exception:
+        return self._exchange.give_up(self._last)
+
+
 def _init_call(info: UserPackageFileInfo) -> Call:
     body = json.dumps(
         {"user_package_file_info": info.model_dump(mode="json")},
@@ -195,27 +228,20 @@ class BrandClient:
         return self._exchange.credentials
 
     def send(self, call: Call) -> dict[str, Any]:
-        policy = self._exchange.retries
-        last: httpx.Response | Exception | None = None
-        host_index = 0
-        for attempt in range(policy.attempts):
-            if attempt:
-                retry_after = (
-                    last.headers.get("Retry-After") if isinstance(last, httpx.Response) else None
-                )
-                self._sleep(policy.delay(attempt - 1, retry_after))
-            host = self._exchange.hosts[host_index]
+        attempts = _Attempts(self._exchange)
+        for wait, host in attempts:
+            if wait:
+                self._sleep(wait)
             try:
                 response = self._http.send(self._exchange.request(call, host))
             except httpx.TransportError as exc:
-                last = exc
-                host_index = min(host_index + 1, len(self._exchange.hosts) - 1)
+                attempts.no_answer(exc)
                 continue
             data = self._exchange.verdict(response)
             if data is not None:
                 return data
-            last = response
-        raise self._exchange.give_up(last)
+            attempts.busy(response)
+        raise attempts.give_up()
 
     def _typed(self, model: type[R], call: Call) -> R:
         return model.from_json(self.send(call))
@@ -263,27 +289,20 @@ class AsyncBrandClient:
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
 
     async def send(self, call: Call) -> dict[str, Any]:
-        policy = self._exchange.retries
-        last: httpx.Response | Exception | None = None
-        host_index = 0
-        for attempt in range(policy.attempts):
-            if attempt:
-                retry_after = (
-                    last.headers.get("Retry-After") if isinstance(last, httpx.Response) else None
-                )
-                await asyncio.sleep(policy.delay(attempt - 1, retry_after))
-            host = self._exchange.hosts[host_index]
+        attempts = _Attempts(self._exchange)
+        for wait, host in attempts:
+            if wait:
+                await asyncio.sleep(wait)
             try:
                 response = await self._http.send(self._exchange.request(call, host))
             except httpx.TransportError as exc:
-                last = exc
-                host_index = min(host_index + 1, len(self._exchange.hosts) - 1)
+                attempts.no_answer(exc)
                 continue
             data = self._exchange.verdict(response)
             if data is not None:
                 return data
-            last = response
-        raise self._exchange.give_up(last)
+            attempts.busy(response)
+        raise attempts.give_up()
 
     async def _typed(self, model: type[R], call: Call) -> R:
         return model.from_json(await self.send(call))

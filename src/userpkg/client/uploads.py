@@ -216,7 +216,7 @@ class Uploader:
                 on_piece(result)
         if wait:
             for result in results:
-                final = self.wait(package_id, result["upload_id"])
+                final = self.wait(package_id, str(result["upload_id"]))
                 result.update(state=final.state, return_message=final.return_message)
         return PushResult(counts, results)
 

@@ -46,8 +46,8 @@ def _json_bytes(value: dict[str, Any]) -> bytes:
 def signed_url(request: Request) -> str:
     """Path and query exactly as sent: what the client signed."""
     scope = request.scope
-    path = scope.get("raw_path") or scope["path"].encode()
-    query = scope.get("query_string", b"")
+    path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
     return (path + (b"?" + query if query else b"")).decode("latin-1")
 
 

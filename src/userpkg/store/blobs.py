@@ -139,7 +139,7 @@ class FileBlobStore:
         try:
             for number in range(1, part_count + 1):
                 with self._part_path(upload_id, number).open("rb") as part:
-                    for chunk in iter(lambda part=part: part.read(CHUNK), b""):
+                    while chunk := part.read(CHUNK):
                         staged.write(chunk)
             staged.finish()
             os.replace(staged.path, self._files / resource_id)
