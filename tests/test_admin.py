@@ -87,6 +87,11 @@ def test_users_openids_and_md5(server: LiveServer) -> None:
     phones = [u["phone"] for u in page["data"]]
     assert len(set(phones)) == 50
     assert all(p and re.fullmatch(r"199\d{8}", p) for p in phones)
+    clash = server.admin.post("/admin/v1/users", json={"users": [{"phone": phones[7]}, {}]})
+    assert clash.status_code == 409, "a generated user has that number"
+    assert "1 phone number(s)" in clash.json()["message"]
+    after = server.admin_ok("GET", "/admin/v1/users?limit=1")["total_count"]
+    assert after == page["total_count"], "a refused call creates nobody"
     assert server.admin.get("/admin/v1/users/99999999").status_code == 404
     assert server.admin.get("/admin/v1/users/abc").status_code == 404
 

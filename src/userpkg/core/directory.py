@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from userpkg.core.openids import OpenidCodec
 from userpkg.protocol import ApiProblem, ErrorCode
@@ -97,27 +98,45 @@ class Directory:
         given = [int(p) for p in phones if p is not None]
         if len(set(given)) != len(given):
             raise param_error("the same phone appears twice", "/users")
-        with self._db.transaction() as conn:
-            taken = self._taken(conn, given)
-            if taken:
-                raise ApiProblem(
-                    ErrorCode.INVALID_REQUEST,
-                    f"{taken} phone number(s) already belong to users",
-                    status=409,
-                )
-            first = self._reserve(conn, len(phones))
-            created = [User(first + i, phone) for i, phone in enumerate(phones)]
-            if created:
-                conn.execute(
-                    insert(users),
-                    [
-                        {"user_id": u.user_id, "phone": None if u.phone is None else int(u.phone)}
-                        for u in created
-                    ],
-                )
+        try:
+            with self._db.transaction() as conn:
+                if self._synthetic_clashes(conn, given):
+                    raise IntegrityError("synthetic number", None, ValueError())
+                first = self._reserve(conn, len(phones))
+                created = [User(first + i, phone) for i, phone in enumerate(phones)]
+                rows = [(u.user_id, None if u.phone is None else int(u.phone)) for u in created]
+                if rows:
+                    marks = "?, ?" if self._db.is_sqlite else "%s, %s"
+                    conn.exec_driver_sql(
+                        f"INSERT INTO users (user_id, phone) VALUES ({marks})",  # noqa: S608
+                        rows,
+                    )
+        except IntegrityError:
+            with self._db.read() as conn:
+                taken = self._taken(conn, given)
+            raise ApiProblem(
+                ErrorCode.INVALID_REQUEST,
+                f"{taken} phone number(s) already belong to users",
+                status=409,
+            ) from None
         return created
 
+    def _synthetic_clashes(self, conn: Connection, phones: list[int]) -> bool:
+        """Whether a number is a synthetic user's (numbers in rows are the unique index's job)."""
+        numbers = np.array(phones, dtype=np.int64)
+        offsets = numbers - SYNTHETIC_BASE
+        inside = numbers[(offsets >= 0) & (offsets < SYNTHETIC_SPACE)]
+        if not len(inside):
+            return False
+        wanted = set(inside.tolist())
+        owners = [uid for uid in (synthetic_owner(p) for p in wanted) if uid is not None]
+        return any(
+            user.phone is not None and int(user.phone) in wanted
+            for user in self._many(conn, sorted(owners))
+        )
+
     def _taken(self, conn: Connection, phones: list[int]) -> int:
+        """How many of the numbers belong to users already (for the error message)."""
         taken = 0
         for start in range(0, len(phones), IN_CHUNK):
             chunk = phones[start : start + IN_CHUNK]
