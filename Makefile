@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/upload.py
+	@echo "with PostgreSQL: benchmarks/api.py, ingest.py and shared_state.py take --postgres URL"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,7 @@
 Every request is signed before the timed window, so the load generator does no RSA work
 while measuring; it writes pre-built HTTP/1.1 requests on keep-alive sockets. Goal: the
 service reaches >= 60% of the single-core ceiling of one RSA verify + one RSA sign per
-request, and a 20 MiB upload (init, parts, merge) runs at >= 100 MB/s on loopback.
+request, and a 20 MiB upload with the SDK (init, parts, merge) runs at >= 100 MB/s on loopback.
 Run: `.venv/bin/python benchmarks/api.py [--requests N] [--connections C]`.
 """
 
@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -30,8 +27,15 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from tests.processes import ServiceProcess
 
 from _shared import rate
-from userpkg.protocol import BrandCredential, RsaSigner, load_private_key
-from userpkg.protocol.multipart import encode_part_upload
+from userpkg.client import BrandClient, Credentials
+from userpkg.client.uploads import Uploader
+from userpkg.protocol import (
+    BrandCredential,
+    DataType,
+    PackageType,
+    RsaSigner,
+    load_private_key,
+)
 
 PREFIX = "/brand/marketing/user-package"
 
@@ -46,59 +50,15 @@ class Brand:
         self.platform = str(manifest["platform_public_key_id"])
         self.base = str(manifest["base_url"])
 
-    def headers(
-        self, method: str, path: str, body: bytes, content_type: str | None
-    ) -> dict[str, str]:
-        out = {
-            "Authorization": self.credential.authorize(method, path, body).header(),
-            "Accept": "application/json",
-            "Wechatpay-Serial": self.platform,
-        }
-        if content_type:
-            out["Content-Type"] = content_type
-        return out
-
     def raw_request(self, method: str, path: str, body: bytes) -> bytes:
-        headers = self.headers(method, path, body, "application/json")
-        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
-        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        return head.encode() + b"\r\n" + body
-
-
-def upload(brand: Brand, client: httpx.Client, data: bytes, name: str) -> tuple[str, float]:
-    """Init, parts in parallel, merge; returns (upload_id, seconds)."""
-    started = time.perf_counter()
-    info = {
-        "filename": name,
-        "digest": hashlib.sha256(data).hexdigest(),
-        "file_size": len(data),
-        "package_type": "USER_PACKAGE_TYPE_TARGETED_EXPOSURE",
-        "data_type": "USER_PACKAGE_DATA_TYPE_OPENID",
-        "description": "benchmark upload of twenty mebibytes",
-    }
-    body = json.dumps({"user_package_file_info": info}).encode()
-    path = f"{PREFIX}/uploads"
-    opened = client.post(
-        path, content=body, headers=brand.headers("POST", path, body, "application/json")
-    )
-    opened.raise_for_status()
-    upload_id, part_size = opened.json()["upload_id"], opened.json()["part_size"]
-
-    def send(number: int) -> None:
-        chunk = data[(number - 1) * part_size : number * part_size]
-        meta = json.dumps({"filename": name, "digest": hashlib.sha256(chunk).hexdigest()}).encode()
-        content_type, payload = encode_part_upload(meta, chunk)
-        part_path = f"{PREFIX}/uploads/{upload_id}/{number}"
-        response = client.put(
-            part_path, content=payload, headers=brand.headers("PUT", part_path, meta, content_type)
+        """A complete signed HTTP/1.1 request, built before the timed window."""
+        auth = self.credential.authorize(method, path, body).header()
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
+            f"Authorization: {auth}\r\nAccept: application/json\r\n"
+            f"Wechatpay-Serial: {self.platform}\r\nContent-Type: application/json\r\n"
         )
-        response.raise_for_status()
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(send, range(1, opened.json()["part_count"] + 1)))
-    merge_path = f"{PREFIX}/uploads/{upload_id}"
-    client.post(merge_path, headers=brand.headers("POST", merge_path, b"", None)).raise_for_status()
-    return upload_id, time.perf_counter() - started
+        return head.encode() + b"\r\n" + body
 
 
 async def _worker(
@@ -175,19 +135,26 @@ def measure(
             service.wait_healthy()
             manifest = json.loads((Path(tmp) / "sandbox" / "sandbox.json").read_text())
             brand = Brand(manifest)
-            client = httpx.Client(base_url=brand.base, timeout=60)
             package = manifest["user_packages"][0]["user_package_id"]
-            upload_id, _ = upload(brand, client, b"warm-up\n", "warmup.csv")
             mb_per_s = 0.0
-            if upload_too:
-                data = os.urandom(20 * 1024 * 1024)
-                _, seconds = upload(brand, client, data, "bench20m.csv")
-                mb_per_s = len(data) / seconds / 1e6
+            with BrandClient(Credentials.resolve(Path(manifest["credentials_path"]))) as sdk:
+                uploader = Uploader(sdk, states=Path(tmp) / "state")
+                warm = Path(tmp) / "warmup.csv"
+                warm.write_bytes(b"warm-up\n")
+                upload_id = uploader.upload_file(
+                    warm, DataType.OPENID, PackageType.TARGETED_EXPOSURE, "benchmark warm-up file"
+                )
+                if upload_too:
+                    big = Path(tmp) / "bench20m.csv"
+                    big.write_bytes(os.urandom(20 * 1024 * 1024))
+                    started = time.perf_counter()
+                    uploader.upload_file(
+                        big, DataType.OPENID, PackageType.TARGETED_EXPOSURE, "benchmark 20 MiB file"
+                    )
+                    mb_per_s = big.stat().st_size / (time.perf_counter() - started) / 1e6
+                sdk.expand(package, upload_id)
             body = json.dumps({"upload_id": upload_id}).encode()
             path = f"{PREFIX}/user-packages/{package}/expand"
-            client.post(
-                path, content=body, headers=brand.headers("POST", path, body, "application/json")
-            ).raise_for_status()
             prepared = [brand.raw_request("POST", path, body) for _ in range(requests)]
             warm, prepared = prepared[:300], prepared[300:]
             asyncio.run(load("127.0.0.1", service.port, warm, connections))

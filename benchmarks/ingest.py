@@ -11,6 +11,7 @@ Run: `.venv/bin/python benchmarks/ingest.py [--users N]`. Slow: it builds everyt
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import hashlib
 import multiprocessing
@@ -76,8 +77,6 @@ def naive_openids(path: Path, service: Service, appids: list[str], next_id: int)
         tag = keys.get(text[:6])
         if tag is None:
             continue
-        import base64
-
         try:
             block = base64.urlsafe_b64decode(text[6:] + "==")
         except ValueError:

@@ -14,6 +14,7 @@ from userpkg.client.client import RetryPolicy
 from userpkg.client.credentials import CredentialsError
 from userpkg.client.uploads import Uploader, split_points
 from userpkg.protocol import DataType, PackageType
+from userpkg.protocol.models import ExpandResponse
 
 from .conftest import PART_SIZE
 from .fakehost import DroppingProxy, FakeHost, Running
@@ -50,10 +51,20 @@ def test_full_flow_with_parts_in_parallel(world: World, config: Path, tmp_path: 
         assert sum(sent) == source.stat().st_size
         assert not list((tmp_path / "state").glob("*.json")), "state file removed after merge"
         first = client.expand(package, upload_id)
-        assert first.raw == {"return_message": first.return_message, "state": first.state}
+        assert first.state.startswith("USER_PACKAGE_PROCESS_STATE_")
         final = uploader.wait(package, upload_id, timeout=20)
     assert final.state == "USER_PACKAGE_PROCESS_STATE_FINISHED"
     assert world.server.admin_ok("GET", f"/admin/v1/user-packages/{package}")["member_count"] == 40
+
+
+def test_responses_keep_fields_the_client_does_not_know() -> None:
+    data = {"return_message": "ok", "state": "USER_PACKAGE_PROCESS_STATE_FINISHED", "added": 7}
+    answer = ExpandResponse.from_json(data)
+    assert answer.raw == data
+    assert answer.model_extra == {"added": 7}
+    assert answer.is_final
+    unknown = ExpandResponse.from_json({"return_message": "", "state": "SOMETHING_NEW"})
+    assert not unknown.is_final, "an unknown state is not taken as final"
 
 
 def test_async_client(world: World, config: Path) -> None:

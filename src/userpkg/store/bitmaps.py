@@ -49,9 +49,6 @@ class BitmapStore:
                 self._cache.popitem(last=False)
         return bitmap
 
-    def exists(self, name: str) -> bool:
-        return self._path(name).exists()
-
     def delete(self, name: str) -> None:
         with self._lock:
             self._cache.pop(name, None)

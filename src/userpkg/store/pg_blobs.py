@@ -146,10 +146,10 @@ class DatabaseBlobStore:
         self._drop(_file(resource_id))
 
     def put(self, name: str, data: bytes) -> None:
+        """A named blob; an empty one is one empty row, so `get` tells it from a missing one."""
+        chunks = [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
         with self._db.transaction() as conn:
-            self._write(
-                conn, name, iter([data[i : i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""])
-            )
+            self._write(conn, name, iter(chunks))
 
     def get(self, name: str) -> bytes | None:
         with self._db.read() as conn:
