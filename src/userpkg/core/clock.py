@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from userpkg.store.database import Database
-from userpkg.store.state import get_value, set_value
+from userpkg.store.state import get_value, locked_value, set_value
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 _OFFSET = "clock_offset_seconds"
@@ -38,6 +38,6 @@ class ServiceClock:
     def advance(self, seconds: int) -> int:
         """Move business time forward (sandbox only); returns the new now."""
         with self._db.transaction() as conn:
-            new = int(get_value(conn, _OFFSET) or 0) + seconds
+            new = int(locked_value(conn, _OFFSET, "0")) + seconds
             set_value(conn, _OFFSET, str(new))
         return int(self._real()) + new

@@ -23,7 +23,7 @@ from userpkg.protocol import ApiProblem, ErrorCode
 from userpkg.protocol.errors import param_error
 from userpkg.store.database import Database
 from userpkg.store.schema import appids, synthetic_ranges, users
-from userpkg.store.state import get_value, set_value
+from userpkg.store.state import ensure_value, get_value, locked_value, set_value
 
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 SECRET = "openid_secret"  # noqa: S105 - the name of a stored value, not a secret
@@ -65,10 +65,9 @@ class Directory:
     def codec(self) -> OpenidCodec:
         if self._codec is None:
             with self._db.transaction() as conn:
-                secret = get_value(conn, SECRET)
-                if secret is None:
-                    secret = secrets.token_hex(32)
-                    set_value(conn, SECRET, secret)
+                secret = get_value(conn, SECRET) or ensure_value(
+                    conn, SECRET, secrets.token_hex(32)
+                )
             self._codec = OpenidCodec(bytes.fromhex(secret))
         return self._codec
 
@@ -80,7 +79,8 @@ class Directory:
         return int(get_value(conn, NEXT_USER_ID) or 1)
 
     def _reserve(self, conn: Connection, count: int) -> int:
-        first = self.next_id(conn)
+        """Take `count` consecutive ids, holding the counter's row until the transaction ends."""
+        first = int(locked_value(conn, NEXT_USER_ID, "1"))
         if first + count - 1 > 2**32 - 1:
             raise ApiProblem(ErrorCode.INVALID_REQUEST, "the directory is full (ids are 32-bit)")
         set_value(conn, NEXT_USER_ID, str(first + count))

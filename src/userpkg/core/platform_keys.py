@@ -14,7 +14,7 @@ from userpkg.protocol import ApiProblem, ErrorCode, ResponseSigner, RsaSigner, l
 from userpkg.protocol.keys import public_key_pem
 from userpkg.store.database import Database
 from userpkg.store.schema import platform_keys
-from userpkg.store.state import get_value, set_value
+from userpkg.store.state import ensure_value, get_value
 
 DEFAULT_KEY = "default_platform_key_id"
 
@@ -50,8 +50,7 @@ class PlatformKeys:
                     created_at=int(time.time()),
                 )
             )
-            if get_value(conn, DEFAULT_KEY) is None:
-                set_value(conn, DEFAULT_KEY, key_id)
+            ensure_value(conn, DEFAULT_KEY, key_id)
         return key_id, public_pem
 
     def exists(self, key_id: str) -> bool:
@@ -75,7 +74,10 @@ class PlatformKeys:
         return str(pem)
 
     def default_key_id(self) -> str:
-        """The service's default key, created on first use so every response can be signed."""
+        """The service's default key, created on first use so every response can be signed.
+
+        Processes starting together may each create a key; one becomes the default.
+        """
         with self._db.read() as conn:
             key_id = get_value(conn, DEFAULT_KEY)
         if key_id is None:
