@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from userpkg.core.platform_keys import PlatformKeys
 from userpkg.protocol import ApiProblem, ErrorCode, KeyFormatError, load_public_key
 from userpkg.protocol.errors import param_error
-from userpkg.store.database import Database
+from userpkg.store.database import Database, insert_into
 from userpkg.store.schema import (
     appid_bindings,
     appids,
@@ -229,16 +229,11 @@ class Brands:
             conn.execute(
                 update(brands).where(brands.c.brand_id == brand_id).values(platform_key_id=key_id)
             )
-            known = conn.execute(
-                select(brand_platform_keys).where(
-                    brand_platform_keys.c.brand_id == brand_id,
-                    brand_platform_keys.c.public_key_id == key_id,
-                )
-            ).first()
-            if known is None:
-                conn.execute(
-                    insert(brand_platform_keys).values(brand_id=brand_id, public_key_id=key_id)
-                )
+            conn.execute(
+                insert_into(conn, brand_platform_keys)
+                .values(brand_id=brand_id, public_key_id=key_id)
+                .on_conflict_do_nothing()
+            )
         self._forget(brand_id)
 
     def set_permission(self, brand_id: str, enabled: bool) -> None:
@@ -278,9 +273,11 @@ class Brands:
         if not APPID.match(appid):
             raise param_error("appid must be 1 to 32 letters, digits or '_'", "/appid")
         with self._db.transaction() as conn:
-            known = conn.execute(select(appids.c.appid).where(appids.c.appid == appid)).first()
-            if known is None:
-                conn.execute(insert(appids).values(appid=appid, created_at=int(time.time())))
+            conn.execute(
+                insert_into(conn, appids)
+                .values(appid=appid, created_at=int(time.time()))
+                .on_conflict_do_nothing()
+            )
 
     def bind_appid(self, brand_id: str, appid: str) -> None:
         self.require(brand_id)

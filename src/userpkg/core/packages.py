@@ -174,10 +174,10 @@ class Packages:
             package = self._package(conn, package_id)
             if package is None or package.brand_id != brand_id:
                 raise not_found(f"user package {package_id}")
+            upload = self._uploads.owned(conn, brand_id, upload_id, lock=True)
             known = self._existing_task(conn, brand_id, package_id, upload_id)
             if known is not None:
                 return known
-            upload = self._uploads.owned(conn, brand_id, upload_id)
             if upload.state != MERGED:
                 raise invalid_request(
                     f"upload {short(upload_id)} is not merged yet; merge it before expanding",

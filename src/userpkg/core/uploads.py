@@ -122,13 +122,19 @@ class Uploads:
             "expire_time": rfc3339(expire_time),
         }
 
-    def get(self, conn: Connection, upload_id: str) -> Upload | None:
-        row = conn.execute(select(uploads).where(uploads.c.upload_id == upload_id)).first()
+    def get(self, conn: Connection, upload_id: str, *, lock: bool = False) -> Upload | None:
+        query = select(uploads).where(uploads.c.upload_id == upload_id)
+        row = conn.execute(query.with_for_update() if lock else query).first()
         return None if row is None else Upload(**row._asdict())
 
-    def owned(self, conn: Connection, brand_id: str, upload_id: str) -> Upload:
-        """The upload if it exists and the brand opened it: 404 and 403 otherwise [pub]."""
-        upload = self.get(conn, upload_id)
+    def owned(
+        self, conn: Connection, brand_id: str, upload_id: str, *, lock: bool = False
+    ) -> Upload:
+        """The upload if it exists and the brand opened it: 404 and 403 otherwise [pub].
+
+        `lock` holds its row until the transaction ends, so requests that change one upload
+        (a part, the merge, the expand) take turns on every database."""
+        upload = self.get(conn, upload_id, lock=lock)
         if upload is None:
             raise ApiProblem(ErrorCode.NOT_FOUND, f"upload {short(upload_id)} not found")
         if upload.brand_id != brand_id:
@@ -155,7 +161,7 @@ class Uploads:
         """Keep one received part; the staged file is moved into place or discarded."""
         try:
             with self._db.transaction() as conn:
-                upload = self.owned(conn, brand_id, upload_id)
+                upload = self.owned(conn, brand_id, upload_id, lock=True)
                 number = _part_number(part, upload.part_count)
                 expected = upload.part_length(number)
                 if staged.size != expected:
@@ -208,7 +214,7 @@ class Uploads:
 
     def merge(self, brand_id: str, upload_id: str) -> dict[str, Any]:
         with self._db.transaction() as conn:
-            upload = self.owned(conn, brand_id, upload_id)
+            upload = self.owned(conn, brand_id, upload_id, lock=True)
             if upload.state == MERGED:
                 return upload.merge_answer()
             self._require_open(upload)

@@ -21,11 +21,17 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 7_263_514_201
+
+
+def insert_into(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """The dialect's INSERT, which knows ON CONFLICT: the way to write without a race."""
+    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
 
 
 def sqlite_url(data_dir: Path) -> str:

@@ -8,13 +8,9 @@ guard: `ensure_value` sets a value only if absent and returns whichever value wo
 from __future__ import annotations
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from userpkg.store.database import insert_into
 from userpkg.store.schema import service_state
-
-
-def _insert(conn: Connection) -> sqlite.Insert | postgresql.Insert:
-    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(service_state)
 
 
 def get_value(conn: Connection, name: str) -> str | None:
@@ -23,7 +19,9 @@ def get_value(conn: Connection, name: str) -> str | None:
 
 def ensure_value(conn: Connection, name: str, value: str) -> str:
     """Store `value` unless the name has one already; return the value that is stored."""
-    conn.execute(_insert(conn).values(name=name, value=value).on_conflict_do_nothing())
+    conn.execute(
+        insert_into(conn, service_state).values(name=name, value=value).on_conflict_do_nothing()
+    )
     stored = get_value(conn, name)
     assert stored is not None
     return stored
@@ -39,7 +37,7 @@ def locked_value(conn: Connection, name: str, initial: str) -> str:
 
 
 def set_value(conn: Connection, name: str, value: str) -> None:
-    statement = _insert(conn).values(name=name, value=value)
+    statement = insert_into(conn, service_state).values(name=name, value=value)
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=[service_state.c.name], set_={"value": statement.excluded.value}
