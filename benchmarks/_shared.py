@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-VECTORS_DIR = Path(os.environ.get("USERPKG_VECTORS_DIR", REPO.parent / "shared" / "vectors"))
+VECTORS_DIR = Path(os.environ.get("USERPKG_VECTORS_DIR", REPO / "tests" / "vectors"))
 
 
 def rate(fn: Callable[[], object], count: int, rounds: int = 5) -> float:

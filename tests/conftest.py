@@ -1,4 +1,4 @@
-"""Shared fixtures: the openssl-made vectors from ../shared/vectors, loaded, never copied."""
+"""Shared fixtures: the openssl-made vectors kept in tests/vectors, and the test services."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .databases import PG_URL, SKIP_PG, database_url
 from .support import PART_SIZE, LiveServer, World, build_world, write_credentials
 
 REPO = Path(__file__).resolve().parents[1]
-VECTORS_DIR = Path(os.environ.get("USERPKG_VECTORS_DIR", REPO.parent / "shared" / "vectors"))
+VECTORS_DIR = Path(os.environ.get("USERPKG_VECTORS_DIR", REPO / "tests" / "vectors"))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Every vector in ../shared/vectors reproduced byte for byte or classified as it says."""
+"""Every vector in tests/vectors reproduced byte for byte or classified as it says."""
 
 from __future__ import annotations
 
