@@ -65,9 +65,8 @@ class OperatorClient:
             response = self._http.request(method, url, json=body, params=params)
         except httpx.HTTPError as exc:
             raise OperatorError(0, "UNREACHABLE", f"{self.base_url} did not answer: {exc}") from exc
-        if response.status_code == 204 or not response.content:
-            if response.is_success:
-                return None
+        if (response.status_code == 204 or not response.content) and response.is_success:
+            return None
         try:
             payload = response.json()
         except ValueError as exc:
