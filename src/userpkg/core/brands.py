@@ -11,11 +11,14 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from userpkg.core.certificates import certificate_view
+from userpkg.core.clock import rfc3339
 from userpkg.core.platform_keys import PlatformKeys
 from userpkg.protocol import ApiProblem, ErrorCode, KeyFormatError, load_public_key
 from userpkg.protocol.errors import param_error
@@ -57,7 +60,7 @@ class Brand:
             "user_package_enabled": self.user_package_enabled,
             "platform_key_id": self.platform_key_id,
             "platform_key_ids": sorted(self.platform_key_ids),
-            "created_at": self.created_at,
+            "create_time": rfc3339(self.created_at),
         }
 
 
@@ -159,7 +162,13 @@ class Brands:
         page = [self.require(brand_id) for brand_id in ids[offset : offset + limit]]
         return page, len(ids)
 
-    def add_certificate(self, brand_id: str, serial_no: str, public_key_pem: str) -> None:
+    def add_certificate(
+        self,
+        brand_id: str,
+        serial_no: str,
+        public_key_pem: str,
+        certificate_pem: str | None = None,
+    ) -> None:
         self.require(brand_id)
         if not SERIAL_NO.match(serial_no):
             raise param_error("serial_no must be 1 to 64 hexadecimal characters", "/serial_no")
@@ -175,6 +184,7 @@ class Brands:
                         serial_no=serial_no.upper(),
                         public_key_pem=public_key_pem,
                         created_at=int(time.time()),
+                        certificate_pem=certificate_pem,
                     )
                 )
         except IntegrityError:
@@ -196,6 +206,22 @@ class Brands:
         if not gone:
             raise not_found(f"certificate {serial_no} of brand {brand_id}")
         self._forget(brand_id)
+
+    def certificates(self, brand_id: str) -> list[dict[str, Any]]:
+        """The brand's registered certificates, oldest first, as `certificate_view` shows them."""
+        self.require(brand_id)
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(certificates)
+                .where(certificates.c.brand_id == brand_id)
+                .order_by(certificates.c.created_at, certificates.c.serial_no)
+            ).all()
+        return [
+            certificate_view(
+                r.brand_id, r.serial_no, r.public_key_pem, r.certificate_pem, r.created_at
+            )
+            for r in rows
+        ]
 
     def certificate_key(self, brand_id: str, serial_no: str) -> RSAPublicKey | None:
         """The public key registered under `serial_no` for the brand (serial case ignored)."""

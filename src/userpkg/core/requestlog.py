@@ -1,18 +1,21 @@
 """What each brand's recent requests were and how their signature checks went.
 
 The thing a developer needs when they get SIGN_ERROR. Entries are queued in memory and
-written in batches by a background thread, so no request waits on this write.
+written in batches by a background thread, so no request waits on this write. Requests naming
+a brand the service does not know are kept apart ("unattributed"), under the same bound.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 
+from userpkg.core.clock import rfc3339
 from userpkg.store.database import Database
 from userpkg.store.schema import request_log
 
@@ -30,6 +33,8 @@ class RequestEntry:
     request_id: str
     auth: str
     latency_ms: float
+    attributed: bool = True
+    sign_information: str | None = None
 
 
 class RequestLog:
@@ -71,34 +76,73 @@ class RequestLog:
                 batch, self._pending = self._pending, []
             if not batch:
                 return
-            brands = {entry.brand_id for entry in batch}
+            scopes = {_scope(e.brand_id if e.attributed else None) for e in batch}
             with self._db.transaction(durable=False) as conn:
                 conn.execute(insert(request_log), [asdict(entry) for entry in batch])
-                for brand_id in brands:
+                for scope in scopes:
                     cutoff = conn.execute(
                         select(request_log.c.id)
-                        .where(request_log.c.brand_id == brand_id)
+                        .where(scope)
                         .order_by(request_log.c.id.desc())
                         .offset(self._keep)
                         .limit(1)
                     ).scalar()
                     if cutoff is not None:
-                        conn.execute(
-                            delete(request_log).where(
-                                request_log.c.brand_id == brand_id, request_log.c.id <= cutoff
-                            )
-                        )
+                        conn.execute(delete(request_log).where(scope, request_log.c.id <= cutoff))
 
-    def recent(self, brand_id: str, limit: int) -> list[dict[str, Any]]:
+    def recent(
+        self,
+        brand_id: str | None,
+        limit: int,
+        *,
+        request_id: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first: one brand's entries, or with `brand_id=None` the unattributed ones."""
         self.flush()
+        query = select(request_log).where(_scope(brand_id))
+        if request_id is not None:
+            query = query.where(request_log.c.request_id == request_id)
+        if status is not None:
+            query = query.where(request_log.c.status == status)
+        if code is not None:
+            query = query.where(request_log.c.code == code)
         with self._db.read() as conn:
-            rows = conn.execute(
-                select(request_log)
-                .where(request_log.c.brand_id == brand_id)
-                .order_by(request_log.c.id.desc())
-                .limit(limit)
-            ).all()
-        return [
-            {key: value for key, value in row._asdict().items() if key not in ("id", "brand_id")}
-            for row in rows
-        ]
+            rows = conn.execute(query.order_by(request_log.c.id.desc()).limit(limit)).all()
+        return [entry_view(row._asdict()) for row in rows]
+
+    def error_counts(self, brand_id: str | None = None) -> dict[str, int]:
+        """How many kept entries ended in each error code (all brands when `brand_id` is None)."""
+        self.flush()
+        query = select(request_log.c.code, func.count()).where(request_log.c.code.is_not(None))
+        if brand_id is not None:
+            query = query.where(_scope(brand_id))
+        with self._db.read() as conn:
+            rows = conn.execute(query.group_by(request_log.c.code)).all()
+        return {str(code): int(count) for code, count in rows}
+
+
+def _scope(brand_id: str | None) -> ColumnElement[bool]:
+    if brand_id is None:
+        return request_log.c.attributed.is_(False)
+    return (request_log.c.brand_id == brand_id) & request_log.c.attributed.is_(True)
+
+
+def entry_view(row: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the operator API shows it: RFC 3339 time, the signature check's outcome."""
+    view: dict[str, Any] = {
+        "time": rfc3339(row["time"]),
+        "method": row["method"],
+        "path": row["path"],
+        "status": row["status"],
+        "code": row["code"],
+        "request_id": row["request_id"],
+        "auth": row["auth"],
+        "latency_ms": row["latency_ms"],
+    }
+    if not row["attributed"]:
+        view["claimed_brand_id"] = row["brand_id"]
+    if row["sign_information"]:
+        view["sign_information"] = json.loads(row["sign_information"])
+    return view

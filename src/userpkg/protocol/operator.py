@@ -23,9 +23,17 @@ class CreateBrand(_Body):
     name: Text
 
 
+Pem = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=16384)]
+
+
 class AddCertificate(_Body):
-    serial_no: Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9A-Fa-f]{1,64}$")]
-    public_key_pem: Annotated[str, Strict(), StringConstraints(min_length=1, max_length=16384)]
+    """An X.509 certificate (serial taken from it) or a public key with its serial_no."""
+
+    serial_no: (
+        Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9A-Fa-f]{1,64}$")] | None
+    ) = None
+    public_key_pem: Pem | None = None
+    certificate_pem: Pem | None = None
 
 
 class SetPlatformKey(_Body):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from userpkg.core.certificates import certificate_input
 from userpkg.core.clock import rfc3339
 from userpkg.core.service import Service
 from userpkg.protocol import ApiProblem, ErrorCode
@@ -25,11 +26,35 @@ from userpkg.protocol.operator import (
     SetPlatformKey,
 )
 from userpkg.protocol.validation import parse_request
-from userpkg.server.openapi import json_body
+from userpkg.server.admin_models import (
+    AppidBinding,
+    AppidPage,
+    AppidView,
+    BrandPage,
+    BrandView,
+    CertificatePage,
+    CertificateRemoved,
+    CertificateView,
+    ClockView,
+    MemberAnswer,
+    PackagePage,
+    PackageView,
+    PermissionView,
+    PlatformKeyView,
+    RequestPage,
+    SigntestView,
+    TaskPage,
+    UserPage,
+    UsersCreated,
+    UserView,
+)
+from userpkg.server.openapi import ADMIN_ERRORS, json_body
 
 M = TypeVar("M", bound=BaseModel)
 Offset = Annotated[int, Query(ge=0, le=2**31)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
+LogFilter = Annotated[str | None, Query(max_length=64)]
+Status = Annotated[int | None, Query(ge=100, le=599)]
 MAX_BODY = 16 * 1024 * 1024
 
 
@@ -61,119 +86,223 @@ def admin_router(service: Service) -> APIRouter:
             )
 
     router = APIRouter(
-        prefix="/admin/v1", tags=["operator API"], dependencies=[Depends(require_token)]
+        prefix="/admin/v1",
+        tags=["operator API"],
+        dependencies=[Depends(require_token)],
+        responses=ADMIN_ERRORS,
     )
     brands = service.brands
 
-    @router.post("/brands", openapi_extra=json_body(CreateBrand))
+    @router.post(
+        "/brands",
+        response_model=BrandView,
+        response_model_exclude_unset=True,
+        openapi_extra=json_body(CreateBrand, {"brand_id": "1000001", "name": "Example Coffee"}),
+    )
     async def create_brand(request: Request) -> dict[str, Any]:
+        """Create a brand; `brand_id` is generated when absent. It gets the default platform key."""
         body = await body_of(request, CreateBrand)
         return brands.create(body.brand_id, body.name).public()
 
-    @router.get("/brands")
+    @router.get("/brands", response_model=BrandPage, response_model_exclude_unset=True)
     def list_brands(offset: Offset = 0, limit: Limit = 100) -> dict[str, Any]:
+        """Brands, oldest first, a page at a time."""
         found, total = brands.page(offset, limit)
         return page([b.public() for b in found], total)
 
-    @router.get("/brands/{brand_id}")
+    @router.get("/brands/{brand_id}", response_model=BrandView)
     def get_brand(brand_id: str) -> dict[str, Any]:
+        """One brand with its bound appids."""
         return brands.require(brand_id).public() | {"appids": brands.appids(brand_id)}
 
     @router.post(
-        "/brands/{brand_id}/certificates", status_code=201, openapi_extra=json_body(AddCertificate)
+        "/brands/{brand_id}/certificates",
+        status_code=201,
+        response_model=CertificateView,
+        openapi_extra=json_body(
+            AddCertificate,
+            {"certificate_pem": "-----BEGIN CERTIFICATE-----\nMIID…\n-----END CERTIFICATE-----\n"},
+        ),
     )
     async def add_certificate(brand_id: str, request: Request) -> JSONResponse:
+        """Register a brand certificate: an X.509 certificate (its serial number is used; a
+        `serial_no` given too must match it as a hex number) or a public key with `serial_no`.
+        """
         body = await body_of(request, AddCertificate)
-        brands.add_certificate(brand_id, body.serial_no, body.public_key_pem)
-        return JSONResponse({"brand_id": brand_id, "serial_no": body.serial_no.upper()}, 201)
+        pems = [p for p in (body.certificate_pem, body.public_key_pem) if p is not None]
+        if len(pems) != 1:
+            raise param_error("give exactly one of certificate_pem or public_key_pem")
+        given = certificate_input(body.serial_no, pems[0])
+        brands.add_certificate(
+            brand_id, given.serial_no, given.public_key_pem, given.certificate_pem
+        )
+        added = [c for c in brands.certificates(brand_id) if c["serial_no"] == given.serial_no]
+        shown = added[0] if added else {"brand_id": brand_id, "serial_no": given.serial_no}
+        return JSONResponse(shown, 201)
 
-    @router.delete("/brands/{brand_id}/certificates/{serial_no}")
+    @router.get("/brands/{brand_id}/certificates", response_model=CertificatePage)
+    def list_certificates(brand_id: str) -> dict[str, Any]:
+        """The brand's certificates: serial, when added, fingerprints (never the key itself)."""
+        found = brands.certificates(brand_id)
+        return page(found, len(found))
+
+    @router.delete("/brands/{brand_id}/certificates/{serial_no}", response_model=CertificateRemoved)
     def remove_certificate(brand_id: str, serial_no: str) -> dict[str, Any]:
+        """Stop accepting requests signed under this serial number."""
         brands.remove_certificate(brand_id, serial_no)
         return {"brand_id": brand_id, "serial_no": serial_no.upper(), "removed": True}
 
-    @router.post("/platform-keys")
+    @router.post("/platform-keys", response_model=PlatformKeyView)
     def create_platform_key() -> dict[str, Any]:
+        """Make a new platform key pair; the answer holds its id and public key."""
         key_id, pem = service.keys.create()
         return {"public_key_id": key_id, "public_key_pem": pem}
 
-    @router.get("/platform-keys/{public_key_id}")
+    @router.get("/platform-keys/{public_key_id}", response_model=PlatformKeyView)
     def get_platform_key(public_key_id: str) -> dict[str, Any]:
+        """A platform public key, for brands to verify answers with."""
         return {
             "public_key_id": public_key_id,
             "public_key_pem": service.keys.public_pem(public_key_id),
         }
 
-    @router.put("/brands/{brand_id}/platform-key", openapi_extra=json_body(SetPlatformKey))
+    @router.put(
+        "/brands/{brand_id}/platform-key",
+        response_model=BrandView,
+        response_model_exclude_unset=True,
+        openapi_extra=json_body(
+            SetPlatformKey, {"public_key_id": "PUB_KEY_ID_0114232134912410000"}
+        ),
+    )
     async def set_platform_key(brand_id: str, request: Request) -> dict[str, Any]:
+        """Sign the brand's answers with this platform key by default."""
         body = await body_of(request, SetPlatformKey)
         brands.set_platform_key(brand_id, body.public_key_id)
         return brands.require(brand_id).public()
 
-    @router.post("/appids", status_code=201, openapi_extra=json_body(AppidBody))
+    @router.post(
+        "/appids",
+        status_code=201,
+        response_model=AppidView,
+        openapi_extra=json_body(AppidBody, {"appid": "wx1234567890abcdef"}),
+    )
     async def register_appid(request: Request) -> JSONResponse:
+        """Make an appid known (users get openids under it) without binding it to a brand."""
         body = await body_of(request, AppidBody)
         brands.register_appid(body.appid)
         return JSONResponse({"appid": body.appid}, 201)
 
-    @router.post("/brands/{brand_id}/appids", status_code=201, openapi_extra=json_body(AppidBody))
+    @router.post(
+        "/brands/{brand_id}/appids",
+        status_code=201,
+        response_model=AppidBinding,
+        response_model_exclude_unset=True,
+        openapi_extra=json_body(AppidBody, {"appid": "wx1234567890abcdef"}),
+    )
     async def bind_appid(brand_id: str, request: Request) -> JSONResponse:
+        """Bind an appid: the brand's openid uploads under it are matched."""
         body = await body_of(request, AppidBody)
         brands.bind_appid(brand_id, body.appid)
         return JSONResponse({"brand_id": brand_id, "appid": body.appid}, 201)
 
-    @router.get("/brands/{brand_id}/appids")
+    @router.get("/brands/{brand_id}/appids", response_model=AppidPage)
     def list_appids(brand_id: str) -> dict[str, Any]:
+        """The appids bound to the brand."""
         brands.require(brand_id)
         found = brands.appids(brand_id)
         return page(found, len(found))
 
-    @router.delete("/brands/{brand_id}/appids/{appid}")
+    @router.delete("/brands/{brand_id}/appids/{appid}", response_model=AppidBinding)
     def unbind_appid(brand_id: str, appid: str) -> dict[str, Any]:
+        """Unbind an appid: its openids no longer match for this brand."""
         brands.unbind_appid(brand_id, appid)
         return {"brand_id": brand_id, "appid": appid, "bound": False}
 
-    @router.put("/brands/{brand_id}/permission", openapi_extra=json_body(SetPermission))
+    @router.put(
+        "/brands/{brand_id}/permission",
+        response_model=PermissionView,
+        openapi_extra=json_body(SetPermission, {"user_package": False}),
+    )
     async def set_permission(brand_id: str, request: Request) -> dict[str, Any]:
+        """Allow or refuse the brand's user-package calls (refused: 403 NO_AUTH)."""
         body = await body_of(request, SetPermission)
         brands.set_permission(brand_id, body.user_package)
         return {"brand_id": brand_id, "user_package": body.user_package}
 
-    @router.post("/brands/{brand_id}/signtest")
+    @router.post("/brands/{brand_id}/signtest", response_model=SigntestView)
     def signtest(brand_id: str) -> dict[str, Any]:
+        """The brand's next brand API answer carries a WECHATPAY/SIGNTEST/ signature."""
         brands.request_signtest(brand_id)
         return {"brand_id": brand_id, "signtest": "the next brand API response is a probe"}
 
-    @router.get("/brands/{brand_id}/requests")
-    def recent_requests(brand_id: str, limit: Limit = 50) -> dict[str, Any]:
+    @router.get("/brands/{brand_id}/requests", response_model=RequestPage)
+    def recent_requests(
+        brand_id: str,
+        limit: Limit = 50,
+        request_id: LogFilter = None,
+        status: Status = None,
+        code: LogFilter = None,
+    ) -> dict[str, Any]:
+        """The brand's recent brand API requests, newest first, with each signature check's
+        outcome and, for a bad signature, the service's string to sign. Filters combine."""
         brands.require(brand_id)
-        found = service.request_log.recent(brand_id, limit)
+        found = service.request_log.recent(
+            brand_id, limit, request_id=request_id, status=status, code=code
+        )
         return page(found, len(found))
 
-    @router.post("/brands/{brand_id}/user-packages", openapi_extra=json_body(CreatePackage))
+    @router.get("/requests/unattributed", response_model=RequestPage)
+    def unattributed_requests(
+        limit: Limit = 50,
+        request_id: LogFilter = None,
+        status: Status = None,
+        code: LogFilter = None,
+    ) -> dict[str, Any]:
+        """Brand API requests naming no known brand (unknown brand_id, unreadable
+        Authorization), newest first; `claimed_brand_id` is what the request said."""
+        found = service.request_log.recent(
+            None, limit, request_id=request_id, status=status, code=code
+        )
+        return page(found, len(found))
+
+    @router.post(
+        "/brands/{brand_id}/user-packages",
+        response_model=PackageView,
+        openapi_extra=json_body(
+            CreatePackage,
+            {"name": "Spring campaign", "package_type": "USER_PACKAGE_TYPE_TARGETED_EXPOSURE"},
+        ),
+    )
     async def create_package(brand_id: str, request: Request) -> dict[str, Any]:
+        """Create an empty user package for the brand (its id: 20 digits)."""
         body = await body_of(request, CreatePackage)
         return service.packages.create(brand_id, body.name, body.package_type.value).public()
 
-    @router.get("/brands/{brand_id}/user-packages")
+    @router.get("/brands/{brand_id}/user-packages", response_model=PackagePage)
     def list_packages(brand_id: str, offset: Offset = 0, limit: Limit = 100) -> dict[str, Any]:
+        """The brand's packages with their member counts."""
         brands.require(brand_id)
         found, total = service.packages.list_for(brand_id, offset, limit)
         return page([p.public() for p in found], total)
 
-    @router.get("/user-packages/{user_package_id}")
+    @router.get("/user-packages/{user_package_id}", response_model=PackageView)
     def get_package(user_package_id: str) -> dict[str, Any]:
+        """One package and its member count."""
         return service.packages.require(user_package_id).public()
 
-    @router.get("/user-packages/{user_package_id}/tasks")
+    @router.get("/user-packages/{user_package_id}/tasks", response_model=TaskPage)
     def list_tasks(user_package_id: str, offset: Offset = 0, limit: Limit = 100) -> dict[str, Any]:
+        """The package's expand tasks, oldest first, with their states and §7 stats."""
         found, total = service.packages.tasks(user_package_id, offset, limit)
         return page(found, total)
 
     @router.post(
-        "/user-packages/{user_package_id}/members/check", openapi_extra=json_body(MemberCheck)
+        "/user-packages/{user_package_id}/members/check",
+        response_model=MemberAnswer,
+        openapi_extra=json_body(MemberCheck, {"md5_phone": "e10adc3949ba59abbe56e057f20f883e"}),
     )
     async def check_member(user_package_id: str, request: Request) -> dict[str, Any]:
+        """Is this user a member? One of user_id, appid with openid, or md5_phone."""
         body = await body_of(request, MemberCheck)
         ways = [
             body.user_id is not None,
@@ -194,8 +323,14 @@ def admin_router(service: Service) -> APIRouter:
         member = user_id is not None and service.is_member(user_package_id, user_id)
         return {"member": member}
 
-    @router.post("/users", openapi_extra=json_body(CreateUsers))
+    @router.post(
+        "/users",
+        response_model=UsersCreated,
+        response_model_exclude_unset=True,
+        openapi_extra=json_body(CreateUsers, {"users": [{"phone": "13800138000"}, {}]}),
+    )
     async def create_users(request: Request) -> dict[str, Any]:
+        """Add users to the directory: listed (with or without phone) or `generate` N."""
         body = await body_of(request, CreateUsers)
         if (body.users is None) == (body.generate is None):
             raise param_error("give exactly one of users or generate")
@@ -206,14 +341,16 @@ def admin_router(service: Service) -> APIRouter:
         created = service.directory.create([u.phone for u in body.users])
         return page([{"user_id": u.user_id, "phone": u.phone} for u in created], len(created))
 
-    @router.get("/users")
+    @router.get("/users", response_model=UserPage)
     def list_users(offset: Offset = 0, limit: Limit = 100) -> dict[str, Any]:
+        """Users with their phone and one openid per known appid."""
         found, total = service.directory.page(offset, limit)
         appids = service.directory.known_appids()
         return page([service.directory.describe(u, appids) for u in found], total)
 
-    @router.get("/users/{user_id}")
+    @router.get("/users/{user_id}", response_model=UserView)
     def get_user(user_id: str) -> dict[str, Any]:
+        """One user with their phone and one openid per known appid."""
         user = (
             service.directory.get(int(user_id)) if user_id.isdigit() and len(user_id) < 11 else None
         )
@@ -221,12 +358,19 @@ def admin_router(service: Service) -> APIRouter:
             raise ApiProblem(ErrorCode.NOT_FOUND, f"user {user_id[:20]} not found")
         return service.directory.describe(user, service.directory.known_appids())
 
-    @router.get("/clock")
+    @router.get("/clock", response_model=ClockView)
     def get_clock() -> dict[str, Any]:
+        """Business time (effective times, upload expiry) and its offset from real time."""
         return {"now": rfc3339(service.clock.now()), "offset_seconds": service.clock.offset()}
 
-    @router.post("/clock/advance", openapi_extra=json_body(ClockAdvance))
+    @router.post(
+        "/clock/advance",
+        response_model=ClockView,
+        response_model_exclude_unset=True,
+        openapi_extra=json_body(ClockAdvance, {"seconds": 86400}),
+    )
     async def advance_clock(request: Request) -> dict[str, Any]:
+        """Move business time forward (sandbox only; 404 otherwise): due tasks take effect."""
         if not service.settings.sandbox:
             raise ApiProblem(ErrorCode.NOT_FOUND, "the clock can be moved only in sandbox mode")
         body = await body_of(request, ClockAdvance)

@@ -5,16 +5,19 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from userpkg import __version__
+from userpkg.core.health import health_report
 from userpkg.core.service import Service
 from userpkg.protocol import ApiProblem, ErrorCode
 from userpkg.server.admin_api import admin_router
 from userpkg.server.brand_api import BrandApi
 from userpkg.server.edge import SYSTEM_ERROR, Edge
-from userpkg.server.metrics import CONTENT_TYPE_LATEST, Metrics
+from userpkg.server.metrics import CONTENT_TYPE_LATEST, Metrics, StateCollector
+from userpkg.server.openapi import HEALTH_RESPONSES, document
 from userpkg.server.response_signing import ResponseSigning
 
 
@@ -23,7 +26,7 @@ def problem_response(problem: ApiProblem) -> JSONResponse:
 
 
 def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> FastAPI:
-    api = FastAPI(
+    api: FastAPI = FastAPIOffline(
         title="userpkg",
         version=__version__,
         description="WeChat Pay Brand API user packages (人群包): the brand API and the "
@@ -65,28 +68,38 @@ def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> F
         )
         return problem_response(problem)
 
-    @api.get("/healthz", tags=["service"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def report() -> tuple[bool, dict[str, object]]:
+        return health_report(
+            service.db, service.clock.now, __version__, service.settings.processing
+        )
 
-    @api.get("/readyz", tags=["service"])
+    @api.get("/healthz", tags=["service"], responses=HEALTH_RESPONSES)
+    def healthz() -> JSONResponse:
+        """Liveness: 200 while the process answers, with version, database and worker state."""
+        reachable, body = report()
+        return JSONResponse({"status": "ok" if reachable else "degraded", **body})
+
+    @api.get("/readyz", tags=["service"], responses=HEALTH_RESPONSES)
     def readyz() -> JSONResponse:
-        try:
-            service.clock.offset()
-        except Exception:
-            return JSONResponse({"status": "database unavailable"}, status_code=503)
-        return JSONResponse({"status": "ready"})
+        """Readiness: 503 while the database does not answer, else 200; same report as /healthz."""
+        reachable, body = report()
+        if not reachable:
+            return JSONResponse({"status": "database unavailable", **body}, status_code=503)
+        return JSONResponse({"status": "ready", **body})
 
     @api.get("/metrics", tags=["service"])
     def prometheus() -> Response:
+        """Prometheus text format: requests, latency, SIGN_ERRORs, bytes, tasks, package sizes."""
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    document(api)
     return api
 
 
 def create_app(service: Service) -> ASGIApp:
     """The app to serve: the FastAPI routes wrapped in Edge, which signs brand responses."""
     metrics = Metrics()
+    metrics.registry.register(StateCollector(service.db, service.clock.now))
     signing = ResponseSigning(service.brands, service.keys, service.default_key_id)
     api = build_api(service, metrics, signing)
     return Edge(api, service, metrics, signing)

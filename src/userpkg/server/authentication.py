@@ -39,10 +39,12 @@ class SignProblem(ApiProblem):
         message: str,
         detail: dict[str, Any] | None = None,
         brand_id: str | None = None,
+        unknown_brand_id: str | None = None,
     ) -> None:
         super().__init__(ErrorCode.SIGN_ERROR, message, detail=detail)
         self.outcome = outcome
         self.brand_id = brand_id
+        self.unknown_brand_id = unknown_brand_id
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,16 @@ class Authenticator:
         try:
             auth = parse_authorization(header)
         except AuthorizationError as exc:
-            raise SignProblem("bad Authorization header", f"Authorization header: {exc}") from None
+            raise SignProblem(
+                "bad Authorization header", f"Authorization header: {exc}", unknown_brand_id=""
+            ) from None
         brand = self._brands.get(auth.brand_id) if BRAND_ID.match(auth.brand_id) else None
         if brand is None:
-            raise SignProblem("unknown brand", f"brand_id {auth.brand_id[:32]!r} is not known")
+            raise SignProblem(
+                "unknown brand",
+                f"brand_id {auth.brand_id[:32]!r} is not known",
+                unknown_brand_id=auth.brand_id[:32],
+            )
         key = self._brands.certificate_key(brand.brand_id, auth.serial_no)
         if key is None:
             raise SignProblem(

@@ -78,6 +78,8 @@ class BrandApi:
         except SignProblem as problem:
             request.state.auth = problem.outcome
             request.state.claimed_brand_id = problem.brand_id
+            if problem.unknown_brand_id is not None:
+                request.state.unknown_brand_id = problem.unknown_brand_id
             raise
 
     def _authorize(self, request: Request, claim: Claim, signed: bytes, body_kind: str) -> Brand:
@@ -88,6 +90,8 @@ class BrandApi:
             self.auth.verify(claim, request.method, signed_url(request), signed)
         except SignProblem as problem:
             request.state.auth = problem.outcome
+            if problem.detail and "sign_information" in problem.detail:
+                request.state.sign_information = problem.detail["sign_information"]
             raise
         request.state.auth = "ok"
         request.state.brand_id = brand_id

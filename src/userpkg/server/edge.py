@@ -93,8 +93,15 @@ class Edge:
                 return
             await send(message)
 
+        received = [0]
+
+        async def counted_receive() -> Message:
+            message = await receive()
+            received[0] += len(message.get("body", b""))
+            return message
+
         try:
-            await self.app(scope, receive, send_out)
+            await self.app(scope, counted_receive, send_out)
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id})
             if not outcome["sent"]:
@@ -111,6 +118,7 @@ class Edge:
                 await send_out({"type": "http.response.body", "body": body})
         finally:
             self._record(scope, state, outcome, request_id, time.perf_counter() - started)
+            self.metrics.received.labels("brand" if brand_api else "other").inc(received[0])
 
     def _signature_headers(
         self, scope: Scope, state: dict[str, Any], body: bytes
@@ -158,10 +166,12 @@ class Edge:
             if fields["auth"] not in ("ok", "not checked"):
                 self.metrics.sign_failures.labels(fields["auth"]).inc()
         log.info("request", extra=fields)
-        if api == "brand" and brand_id:
+        unknown_brand = state.get("unknown_brand_id")
+        if api == "brand" and (brand_id or unknown_brand is not None):
+            shown = state.get("sign_information")
             self.service.request_log.add(
                 RequestEntry(
-                    brand_id=brand_id,
+                    brand_id=str(brand_id or unknown_brand),
                     time=time.time(),
                     method=scope["method"],
                     path=path,
@@ -170,6 +180,8 @@ class Edge:
                     request_id=request_id,
                     auth=fields["auth"],
                     latency_ms=fields["latency_ms"],
+                    attributed=bool(brand_id),
+                    sign_information=None if shown is None else json.dumps(shown),
                 )
             )
 

@@ -1,9 +1,23 @@
-"""Prometheus metrics, in a registry of the app's own (several apps may share a process)."""
+"""Prometheus metrics, in a registry of the app's own (several apps may share a process).
+
+Per-request figures are counters bumped at the edge; the state of tasks and packages is read
+from the database only when /metrics is scraped (`StateCollector`), so requests pay nothing.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from userpkg.core.health import QueueState, package_sizes, queue_state
+from userpkg.store.database import Database
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
@@ -30,6 +44,12 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.received = Counter(
+            "userpkg_received_bytes",
+            "Request body bytes received, by API",
+            ["api"],
+            registry=self.registry,
+        )
 
     def observe(self, api: str, endpoint: str, status: int, seconds: float) -> None:
         self.requests.labels(api, endpoint, str(status)).inc()
@@ -37,3 +57,39 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class StateCollector(Collector):
+    """Tasks by state, queue age and package sizes, read at scrape time."""
+
+    def __init__(self, db: Database, now: Callable[[], int]) -> None:
+        self._db = db
+        self._now = now
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            queue: QueueState = queue_state(self._db, self._now())
+            sizes = package_sizes(self._db)
+        except Exception:
+            log.warning("metrics: the database did not answer; task and package gauges left out")
+            return
+        tasks = GaugeMetricFamily("userpkg_tasks", "Expand tasks by state", labels=["state"])
+        for state, count in sorted(queue.tasks_by_state.items()):
+            tasks.add_metric([state], count)
+        yield tasks
+        yield GaugeMetricFamily(
+            "userpkg_tasks_queued", "Expand tasks waiting to be matched", value=queue.queued
+        )
+        yield GaugeMetricFamily(
+            "userpkg_task_queue_oldest_seconds",
+            "Age of the oldest task waiting to be matched (0 when none waits)",
+            value=queue.oldest_queued_seconds or 0,
+        )
+        members = GaugeMetricFamily(
+            "userpkg_package_members",
+            "Members of each user package",
+            labels=["brand_id", "user_package_id"],
+        )
+        for brand_id, package_id, count in sizes:
+            members.add_metric([brand_id, package_id], count)
+        yield members

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData()
@@ -67,6 +68,7 @@ certificates = Table(
     Column("serial_no", String(64), primary_key=True),
     Column("public_key_pem", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("certificate_pem", Text),
 )
 
 appids = Table(
@@ -204,7 +206,11 @@ request_log = Table(
     Column("request_id", String(64), nullable=False),
     Column("auth", String(200), nullable=False),
     Column("latency_ms", Float, nullable=False),
+    Column("attributed", Boolean, nullable=False, server_default=true()),
+    Column("sign_information", Text),
     Index("ix_request_log_brand_id", "brand_id", "id"),
+    Index("ix_request_log_attributed", "attributed", "id"),
+    Index("ix_request_log_request_id", "request_id"),
 )
 
 blob_chunks = Table(
