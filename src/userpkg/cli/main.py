@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from userpkg import __version__
-from userpkg.cli import brand
+from userpkg.cli import admin, brand
 from userpkg.cli.serve import serve
 from userpkg.cli.worker import worker
 
@@ -22,6 +22,7 @@ app.command()(brand.expand)
 app.command()(brand.push)
 app.command()(brand.lint)
 app.command("hash-phones")(brand.hash_phones_command)
+app.add_typer(admin.app, name="admin")
 
 
 @app.command()

@@ -97,3 +97,117 @@ class OperatorClient:
     def advance_clock(self, seconds: int) -> dict[str, Any]:
         result: dict[str, Any] = self.request("POST", "clock/advance", {"seconds": seconds})
         return result
+
+    # The calls `userpkg admin` wraps, one method each (SPEC §8, §10).
+
+    def create_brand(self, name: str, brand_id: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name}
+        if brand_id is not None:
+            body["brand_id"] = brand_id
+        return dict(self.request("POST", "brands", body))
+
+    def brands(self, offset: int = 0, limit: int = 100) -> dict[str, Any]:
+        return dict(self.request("GET", "brands", params={"offset": offset, "limit": limit}))
+
+    def brand(self, brand_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"brands/{brand_id}"))
+
+    def add_certificate(
+        self, brand_id: str, pem: str, serial_no: str | None = None
+    ) -> dict[str, Any]:
+        """`pem`: an X.509 certificate (serial taken from it) or a public key (give serial_no)."""
+        field = "certificate_pem" if "BEGIN CERTIFICATE" in pem else "public_key_pem"
+        body: dict[str, Any] = {field: pem}
+        if serial_no is not None:
+            body["serial_no"] = serial_no
+        return dict(self.request("POST", f"brands/{brand_id}/certificates", body))
+
+    def certificates(self, brand_id: str) -> list[dict[str, Any]]:
+        return list(self.request("GET", f"brands/{brand_id}/certificates")["data"])
+
+    def remove_certificate(self, brand_id: str, serial_no: str) -> dict[str, Any]:
+        return dict(self.request("DELETE", f"brands/{brand_id}/certificates/{serial_no}"))
+
+    def create_platform_key(self) -> dict[str, Any]:
+        return dict(self.request("POST", "platform-keys", {}))
+
+    def platform_key(self, public_key_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"platform-keys/{public_key_id}"))
+
+    def set_platform_key(self, brand_id: str, public_key_id: str) -> dict[str, Any]:
+        body = {"public_key_id": public_key_id}
+        return dict(self.request("PUT", f"brands/{brand_id}/platform-key", body))
+
+    def register_appid(self, appid: str) -> dict[str, Any]:
+        return dict(self.request("POST", "appids", {"appid": appid}))
+
+    def bind_appid(self, brand_id: str, appid: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"brands/{brand_id}/appids", {"appid": appid}))
+
+    def unbind_appid(self, brand_id: str, appid: str) -> dict[str, Any]:
+        return dict(self.request("DELETE", f"brands/{brand_id}/appids/{appid}"))
+
+    def appids(self, brand_id: str) -> list[str]:
+        return [str(a) for a in self.request("GET", f"brands/{brand_id}/appids")["data"]]
+
+    def set_permission(self, brand_id: str, user_package: bool) -> dict[str, Any]:
+        body = {"user_package": user_package}
+        return dict(self.request("PUT", f"brands/{brand_id}/permission", body))
+
+    def signtest(self, brand_id: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"brands/{brand_id}/signtest", {}))
+
+    def requests(
+        self,
+        brand_id: str | None,
+        limit: int = 50,
+        *,
+        request_id: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """A brand's request log, newest first; `brand_id=None`: requests naming no known brand."""
+        params: dict[str, Any] = {"limit": limit}
+        for name, value in (("request_id", request_id), ("status", status), ("code", code)):
+            if value is not None:
+                params[name] = value
+        path = "requests/unattributed" if brand_id is None else f"brands/{brand_id}/requests"
+        return list(self.request("GET", path, params=params)["data"])
+
+    def create_package(self, brand_id: str, name: str, package_type: str) -> dict[str, Any]:
+        body = {"name": name, "package_type": package_type}
+        return dict(self.request("POST", f"brands/{brand_id}/user-packages", body))
+
+    def packages(self, brand_id: str, offset: int = 0, limit: int = 100) -> dict[str, Any]:
+        params = {"offset": offset, "limit": limit}
+        return dict(self.request("GET", f"brands/{brand_id}/user-packages", params=params))
+
+    def check_member(self, package_id: str, **way: Any) -> bool:
+        """`way`: user_id=…, appid=… with openid=…, or md5_phone=…"""
+        answer = self.request("POST", f"user-packages/{package_id}/members/check", way)
+        return bool(answer["member"])
+
+    def create_users(self, phones: list[str | None]) -> list[dict[str, Any]]:
+        body = {"users": [{} if p is None else {"phone": p} for p in phones]}
+        return list(self.request("POST", "users", body)["data"])
+
+    def generate_users(self, count: int) -> dict[str, Any]:
+        return dict(self.request("POST", "users", {"generate": count}))
+
+    def user(self, user_id: int) -> dict[str, Any]:
+        return dict(self.request("GET", f"users/{user_id}"))
+
+    def users(self, offset: int = 0, limit: int = 100) -> dict[str, Any]:
+        return dict(self.request("GET", "users", params={"offset": offset, "limit": limit}))
+
+    def clock(self) -> dict[str, Any]:
+        return dict(self.request("GET", "clock"))
+
+    def faults(self, brand_id: str) -> list[dict[str, Any]]:
+        return list(self.request("GET", f"brands/{brand_id}/faults")["data"])
+
+    def add_fault(self, brand_id: str, rule: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.request("POST", f"brands/{brand_id}/faults", rule))
+
+    def delete_fault(self, brand_id: str, fault_id: str) -> None:
+        self.request("DELETE", f"brands/{brand_id}/faults/{fault_id}")
