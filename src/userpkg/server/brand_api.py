@@ -163,6 +163,9 @@ class BrandApi:
             summary="Open an upload session for one CSV file",
         )
         async def init_upload(request: Request) -> Response:
+            """Declare a file (name, SHA-256, size, package and data type, description); the
+            answer gives the upload_id, part size and part count. Same file again: same answer."""
+
             def action(brand: Brand, body: bytes) -> dict[str, Any]:
                 info = parse_request(InitUploadRequest, body).user_package_file_info
                 return service.uploads.open(brand.brand_id, info)
@@ -176,6 +179,8 @@ class BrandApi:
             summary="Send one part (multipart: file_meta JSON + file bytes)",
         )
         async def upload_part(upload_id: str, part_number: str, request: Request) -> Response:
+            """One part as multipart/form-data: `file_meta` (JSON with filename and the part's
+            SHA-256; it is what the signature covers) and `file` (the bytes). Re-sending is safe."""
             claim = self._claim(request, "upload_part")
             limit = service.settings.max_part_body
             boundary = boundary_of(request.headers.get("content-type", ""))
@@ -203,6 +208,8 @@ class BrandApi:
             summary="Merge the parts into the declared file (no body)",
         )
         async def merge_upload(upload_id: str, request: Request) -> Response:
+            """Join the parts and check the whole file's SHA-256 and size against init."""
+
             def action(brand: Brand, _body: bytes) -> dict[str, Any]:
                 return service.uploads.merge(brand.brand_id, upload_id)
 
@@ -215,6 +222,9 @@ class BrandApi:
             summary="Add a merged file's users to a package (asynchronous; call again to poll)",
         )
         async def expand(user_package_id: str, request: Request) -> Response:
+            """Add a merged upload's users to the package; the first call starts a task and
+            later calls with the same upload_id answer its state (PROCESSING, FINISHED, FAILED)."""
+
             def upload_id_of(body: bytes) -> str:
                 if not PACKAGE_ID.match(user_package_id):
                     raise ApiProblem(

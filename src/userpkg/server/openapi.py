@@ -143,8 +143,9 @@ SECURITY_SCHEMES = {
     "OperatorToken": {
         "type": "http",
         "scheme": "bearer",
-        "description": "The operator (admin) token: `--admin-token`, the data directory's "
-        "`admin-token` file, or `admin_token` in the sandbox manifest.",
+        "description": "The operator (admin) token: `USERPKG_ADMIN_TOKEN` when the service "
+        "started, else the data directory's `admin-token` file; a sandbox's manifest has it as "
+        "`admin_token`.",
     },
 }
 
