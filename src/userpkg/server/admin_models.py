@@ -123,14 +123,16 @@ class PackagePage(_Answer):
 
 
 class TaskStats(_Answer):
-    lines: int
-    blank: int
-    malformed: int
-    unrecognised: int
-    matched: int
-    duplicates: int
-    already_members: int
-    added: int
+    """§7's counts; `already_members` and `added` stay null until the task takes effect."""
+
+    lines: int | None
+    blank: int | None
+    malformed: int | None
+    unrecognised: int | None
+    matched: int | None
+    duplicates: int | None
+    already_members: int | None
+    added: int | None
 
 
 class TaskView(_Answer):
