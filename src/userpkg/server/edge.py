@@ -118,7 +118,8 @@ class Edge:
                 await send_out({"type": "http.response.body", "body": body})
         finally:
             self._record(scope, state, outcome, request_id, time.perf_counter() - started)
-            self.metrics.received.labels("brand" if brand_api else "other").inc(received[0])
+            if received[0]:
+                self.metrics.received.labels("brand" if brand_api else "other").inc(received[0])
 
     def _signature_headers(
         self, scope: Scope, state: dict[str, Any], body: bytes
