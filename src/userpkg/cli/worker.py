@@ -23,8 +23,13 @@ def worker(
         str | None, typer.Option(help="Database URL (default: SQLite in --data).")
     ] = None,
     lease_seconds: Annotated[
-        int, typer.Option(min=1, help="How long a claimed task is this worker's alone.")
-    ] = 60,
+        int,
+        typer.Option(
+            min=1,
+            help="How long a claimed task stays this worker's without a heartbeat (renewed "
+            "every fifth of it); a worker that dies frees its task this long after.",
+        ),
+    ] = 10,
     blob_dir: Annotated[
         Path | None, typer.Option(help="The shared directory the API processes use, if any.")
     ] = None,

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from userpkg.core.certificates import certificate_view
 from userpkg.core.clock import rfc3339
 from userpkg.core.platform_keys import PlatformKeys
-from userpkg.protocol import ApiProblem, ErrorCode, KeyFormatError, load_public_key
+from userpkg.protocol import ApiProblem, ErrorCode, KeyFormatError, load_public_key, serial_text
 from userpkg.protocol.errors import param_error
 from userpkg.store.database import Database, insert_into
 from userpkg.store.schema import (
@@ -90,7 +90,7 @@ class Brands:
             raise param_error("brand_id must be 1 to 32 letters or digits", "/brand_id")
         if not name or len(name) > 128:
             raise param_error("name must be 1 to 128 characters", "/name")
-        default_key = self._keys.default_key_id()
+        own_key, _ = self._keys.create()
         try:
             with self._db.transaction() as conn:
                 conn.execute(
@@ -98,13 +98,13 @@ class Brands:
                         brand_id=brand_id,
                         name=name,
                         user_package_enabled=True,
-                        platform_key_id=default_key,
+                        platform_key_id=own_key,
                         signtest_pending=False,
                         created_at=int(time.time()),
                     )
                 )
                 conn.execute(
-                    insert(brand_platform_keys).values(brand_id=brand_id, public_key_id=default_key)
+                    insert(brand_platform_keys).values(brand_id=brand_id, public_key_id=own_key)
                 )
         except IntegrityError:
             raise ApiProblem(
@@ -168,7 +168,8 @@ class Brands:
         serial_no: str,
         public_key_pem: str,
         certificate_pem: str | None = None,
-    ) -> None:
+    ) -> str:
+        """Register a certificate; returns its serial as stored (see `serial_text`)."""
         self.require(brand_id)
         if not SERIAL_NO.match(serial_no):
             raise param_error("serial_no must be 1 to 64 hexadecimal characters", "/serial_no")
@@ -181,7 +182,7 @@ class Brands:
                 conn.execute(
                     insert(certificates).values(
                         brand_id=brand_id,
-                        serial_no=serial_no.upper(),
+                        serial_no=serial_text(serial_no),
                         public_key_pem=public_key_pem,
                         created_at=int(time.time()),
                         certificate_pem=certificate_pem,
@@ -190,17 +191,18 @@ class Brands:
         except IntegrityError:
             raise ApiProblem(
                 ErrorCode.INVALID_REQUEST,
-                f"certificate {serial_no} is already registered for brand {brand_id}",
+                f"certificate {serial_text(serial_no)} is already registered for brand {brand_id}",
                 status=409,
             ) from None
         self._forget(brand_id)
+        return serial_text(serial_no)
 
     def remove_certificate(self, brand_id: str, serial_no: str) -> None:
         with self._db.transaction() as conn:
             gone = conn.execute(
                 delete(certificates).where(
                     certificates.c.brand_id == brand_id,
-                    certificates.c.serial_no == serial_no.upper(),
+                    certificates.c.serial_no == serial_text(serial_no),
                 )
             ).rowcount
         if not gone:
@@ -224,8 +226,9 @@ class Brands:
         ]
 
     def certificate_key(self, brand_id: str, serial_no: str) -> RSAPublicKey | None:
-        """The public key registered under `serial_no` for the brand (serial case ignored)."""
-        cache_key = (brand_id, serial_no.upper())
+        """The public key registered under `serial_no` for the brand, the serial read as a
+        number (case and leading zeros ignored)."""
+        cache_key = (brand_id, serial_text(serial_no))
         now = time.monotonic()
         cached = self._cert_cache.get(cache_key)
         if cached is not None and now - cached[0] < CACHE_SECONDS:
@@ -252,6 +255,20 @@ class Brands:
         if not self._keys.exists(key_id):
             raise param_error(f"platform key {key_id} does not exist", "/public_key_id")
         with self._db.transaction() as conn:
+            holder = conn.execute(
+                select(brand_platform_keys.c.brand_id).where(
+                    brand_platform_keys.c.public_key_id == key_id,
+                    brand_platform_keys.c.brand_id != brand_id,
+                )
+            ).first()
+            if holder is not None:
+                raise ApiProblem(
+                    ErrorCode.INVALID_REQUEST,
+                    f"platform key {key_id} belongs to brand {holder.brand_id}; create a new one "
+                    "with POST /admin/v1/platform-keys",
+                    detail={"location": "body", "field": "/public_key_id"},
+                    status=409,
+                )
             conn.execute(
                 update(brands).where(brands.c.brand_id == brand_id).values(platform_key_id=key_id)
             )

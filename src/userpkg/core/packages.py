@@ -201,6 +201,7 @@ class Packages:
                     submit_time=now,
                     effective_time=effective_time(now, self._settings.sync_delay),
                     attempts=0,
+                    errors=0,
                 )
             )
             conn.execute(

@@ -11,21 +11,18 @@ repeats a step with the same inputs and the same names, so nothing is lost or co
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pyroaring import BitMap
-from sqlalchemy import Connection, Row, func, or_, select, update
+from sqlalchemy import Connection, Row, func, select, update
 
 from userpkg.core.brands import Brands
 from userpkg.core.clock import ServiceClock, rfc3339
 from userpkg.core.directory import Directory
 from userpkg.core.faults import crash_point
+from userpkg.core.leases import TaskLeases
 from userpkg.core.matching import Matcher
 from userpkg.core.settings import Settings
 from userpkg.protocol import DataType, ProcessState
@@ -38,8 +35,6 @@ from userpkg.store.schema import expand_tasks, uploads, user_packages
 log = logging.getLogger(__name__)
 
 QUEUED, MATCHED, DONE = "queued", "matched", "done"
-MAX_ATTEMPTS = 3
-RETRY_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -79,6 +74,7 @@ class ExpandProcessor:
         self._clock = clock
         self._settings = settings
         self._owner = owner
+        self._leases = TaskLeases(db, owner, settings.lease_seconds, self._fail)
 
     def step(self) -> bool:
         """Match one queued task and finalize what is due; True if there was work."""
@@ -86,80 +82,23 @@ class ExpandProcessor:
         finalized = self.finalize_due()
         return matched or finalized
 
+    def reclaim_abandoned(self) -> int:
+        """At start: take back at once what this host's dead workers held (see leases)."""
+        return self._leases.reclaim_abandoned()
+
     def match_next(self) -> bool:
-        task = self._claim()
+        task = self._leases.claim()
         if task is None:
             return False
         try:
-            with self._heartbeat(task.task_id):
+            with self._leases.held(task.task_id):
                 self._match(task)
         except Exception as exc:
             log.exception("matching failed", extra={"task_id": task.task_id})
-            self._retry_or_fail(task, f"internal error while matching ({type(exc).__name__})")
-        return True
-
-    @contextmanager
-    def _heartbeat(self, task_id: int) -> Iterator[None]:
-        """Keep extending the lease while this worker holds the task, every third of it."""
-        stop = threading.Event()
-        interval = max(self._settings.lease_seconds / 3, 0.2)
-
-        def beat() -> None:
-            while not stop.wait(interval):
-                try:
-                    with self._db.transaction(durable=False) as conn:
-                        conn.execute(
-                            update(expand_tasks)
-                            .where(
-                                expand_tasks.c.task_id == task_id,
-                                expand_tasks.c.lease_owner == self._owner,
-                            )
-                            .values(lease_expires=int(time.time()) + self._settings.lease_seconds)
-                        )
-                except Exception:
-                    log.warning("lease heartbeat failed", extra={"task_id": task_id})
-
-        thread = threading.Thread(target=beat, name=f"lease-{task_id}", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
-
-    def _claim(self) -> Row[Any] | None:
-        now = int(time.time())
-        with self._db.transaction() as conn:
-            task = conn.execute(
-                select(expand_tasks)
-                .where(
-                    expand_tasks.c.phase == QUEUED,
-                    or_(expand_tasks.c.lease_expires.is_(None), expand_tasks.c.lease_expires < now),
-                )
-                .order_by(expand_tasks.c.task_id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if task is None:
-                return None
-            if task.attempts >= MAX_ATTEMPTS:
-                self._fail(
-                    conn,
-                    task.task_id,
-                    f"the file could not be processed after {MAX_ATTEMPTS} attempts",
-                )
-                return None
-            conn.execute(
-                update(expand_tasks)
-                .where(expand_tasks.c.task_id == task.task_id)
-                .values(
-                    lease_owner=self._owner,
-                    lease_expires=now + self._settings.lease_seconds,
-                    attempts=task.attempts + 1,
-                )
+            self._leases.retry_or_fail(
+                task, f"internal error while matching ({type(exc).__name__})"
             )
-        crash_point("claimed")
-        return task
+        return True
 
     def _match(self, task: Row[Any]) -> None:
         with self._db.read() as conn:
@@ -313,17 +252,6 @@ class ExpandProcessor:
             )
         ).scalar_one()
         return bool(earlier)
-
-    def _retry_or_fail(self, task: Row[Any], reason: str) -> None:
-        with self._db.transaction() as conn:
-            if task.attempts + 1 >= MAX_ATTEMPTS:
-                self._fail(conn, task.task_id, f"{reason}; gave up after {MAX_ATTEMPTS} attempts")
-                return
-            conn.execute(
-                update(expand_tasks)
-                .where(expand_tasks.c.task_id == task.task_id)
-                .values(lease_owner=None, lease_expires=int(time.time()) + RETRY_SECONDS)
-            )
 
     def _fail(self, conn: Connection, task_id: int, reason: str) -> None:
         conn.execute(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +13,7 @@ from pyroaring import BitMap
 from userpkg.core.brands import Brands
 from userpkg.core.clock import ServiceClock
 from userpkg.core.directory import Directory
+from userpkg.core.leases import owner_name
 from userpkg.core.matching import Matcher
 from userpkg.core.packages import Packages
 from userpkg.core.phone_index import PhoneIndex
@@ -58,7 +57,7 @@ class Service:
             self.brands,
             self.clock,
             settings,
-            owner=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}",
+            owner=owner_name(secrets.token_hex(4)),
         )
         self.replay = ReplayGuard(self.db, settings.nonce_ttl_seconds)
         self.rate_limiter: Limiter = (
@@ -119,6 +118,7 @@ class Service:
     def sweep(self) -> None:
         try:
             expired = self.uploads.sweep_expired()
+            self.uploads.sweep_orphans()
             self.replay.purge()
             if expired:
                 log.info("expired uploads discarded", extra={"count": expired})

@@ -51,7 +51,7 @@ class Settings:
     max_json_body: int = 64 * 1024
     request_log_keep: int = 1000
     admin_token: str | None = None
-    lease_seconds: int = 60
+    lease_seconds: int = 10
     blob_dir: Path | None = None
     shared_limits: bool = False
     processing: bool = True

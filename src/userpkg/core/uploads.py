@@ -5,23 +5,26 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from userpkg.core.clock import ServiceClock, rfc3339
+from userpkg.core.faults import crash_point
 from userpkg.core.settings import Settings
-from userpkg.protocol import ApiProblem, ErrorCode
+from userpkg.protocol import ApiProblem, ErrorCode, ProcessState
 from userpkg.protocol.errors import invalid_request, param_error
 from userpkg.protocol.models import FileMeta, UserPackageFileInfo
 from userpkg.store.blobs import BlobStore, StagedFile
 from userpkg.store.database import Database
-from userpkg.store.schema import upload_parts, uploads
+from userpkg.store.schema import expand_tasks, upload_parts, uploads
 
 log = logging.getLogger(__name__)
 
 OPEN, MERGED, EXPIRED = "open", "merged", "expired"
+ORPHAN_GRACE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class Uploads:
         self._settings = settings
 
     def open(self, brand_id: str, info: UserPackageFileInfo) -> dict[str, Any]:
+        """A new upload session. A filename is taken once an upload of it reached a package,
+        unless that task FAILED: nothing of it was added, so the brand may send it again."""
         limit = self._settings.max_file_size
         if info.file_size > limit:
             raise param_error(
@@ -85,10 +90,12 @@ class Uploads:
         expire_time = now + self._settings.upload_ttl_seconds
         with self._db.transaction() as conn:
             used = conn.execute(
-                select(uploads.c.upload_id).where(
+                select(uploads.c.upload_id)
+                .join(expand_tasks, expand_tasks.c.upload_id == uploads.c.upload_id)
+                .where(
                     uploads.c.brand_id == brand_id,
                     uploads.c.filename == info.filename,
-                    uploads.c.user_package_id.is_not(None),
+                    expand_tasks.c.state != ProcessState.FAILED.value,
                 )
             ).first()
             if used is not None:
@@ -231,6 +238,7 @@ class Uploads:
                 )
             resource_id = f"res_{secrets.token_hex(24)}"
             size, digest = self._blobs.merge(upload_id, upload.part_count, resource_id, conn)
+            crash_point("merge-written")
             if size != upload.file_size or digest != upload.digest:
                 self._blobs.delete_file(resource_id)
                 raise invalid_request(
@@ -245,6 +253,28 @@ class Uploads:
         self._blobs.delete_parts(upload_id)
         log.info("upload merged", extra={"brand_id": brand_id, "upload": short(upload_id)})
         return {**upload.merge_answer(), "resource_id": resource_id}
+
+    def sweep_orphans(self) -> int:
+        """Delete merged files no upload names: a merge killed between writing its file and
+        committing leaves one (only with files on disk; database blobs commit together)."""
+        candidates = self._blobs.merged_files(time.time() - ORPHAN_GRACE_SECONDS)
+        if not candidates:
+            return 0
+        named: set[str] = set()
+        with self._db.read() as conn:
+            for start in range(0, len(candidates), 500):
+                batch = candidates[start : start + 500]
+                named.update(
+                    conn.execute(
+                        select(uploads.c.resource_id).where(uploads.c.resource_id.in_(batch))
+                    ).scalars()
+                )
+        orphans = [resource_id for resource_id in candidates if resource_id not in named]
+        for resource_id in orphans:
+            self._blobs.delete_file(resource_id)
+        if orphans:
+            log.warning("merged files no upload names were deleted", extra={"count": len(orphans)})
+        return len(orphans)
 
     def sweep_expired(self) -> int:
         """Discard open uploads past their expiry, with their parts; returns how many."""

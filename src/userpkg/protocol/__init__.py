@@ -15,6 +15,7 @@ from userpkg.protocol.keys import (
     load_private_key,
     load_public_key,
     public_key_pem,
+    serial_text,
 )
 from userpkg.protocol.models import DataType, PackageType, ProcessState
 from userpkg.protocol.responses import ResponseSigner, ResponseValidator, ResponseVerificationError
@@ -53,5 +54,6 @@ __all__ = [
     "public_key_pem",
     "request_message",
     "response_message",
+    "serial_text",
     "verify_signature",
 ]

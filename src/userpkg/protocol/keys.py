@@ -95,7 +95,7 @@ def load_public_key(pem: str | bytes) -> RSAPublicKey:
 
 
 def load_certificate(pem: str | bytes) -> tuple[str, RSAPublicKey]:
-    """(serial_no, public key) of a certificate; serial in upper-case hex as WeChat Pay shows."""
+    """(serial_no, public key) of a certificate; the serial as `openssl x509 -serial` prints it."""
     kind = pem_kind(pem)
     if kind != "CERTIFICATE":
         raise _wrong_kind(
@@ -110,7 +110,7 @@ def load_certificate(pem: str | bytes) -> tuple[str, RSAPublicKey]:
     key = cert.public_key()
     if not isinstance(key, RSAPublicKey):
         raise KeyFormatError("the certificate's key is not an RSA key; the brand API uses RSA-2048")
-    return format(cert.serial_number, "X"), key
+    return serial_text(format(cert.serial_number, "X")), key
 
 
 def public_key_pem(key: RSAPublicKey) -> str:
@@ -118,3 +118,14 @@ def public_key_pem(key: RSAPublicKey) -> str:
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode("ascii")
+
+
+def serial_text(serial_no: str) -> str:
+    """A certificate serial as `openssl x509 -noout -serial` prints it: upper-case hex, no
+    superfluous leading zeros, even length. Serials are numbers, so `a2cf6`, `A2CF6` and
+    `0A2CF6` are one serial; text that is not hex comes back upper-cased, matching nothing."""
+    text = serial_no.strip().upper()
+    if not text or any(c not in "0123456789ABCDEF" for c in text):
+        return text
+    digits = text.lstrip("0") or "0"
+    return digits.rjust(len(digits) + len(digits) % 2, "0")

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from userpkg.core.certificates import certificate_input
 from userpkg.core.clock import rfc3339
 from userpkg.core.service import Service
-from userpkg.protocol import ApiProblem, ErrorCode
+from userpkg.protocol import ApiProblem, ErrorCode, serial_text
 from userpkg.protocol.errors import param_error
 from userpkg.protocol.operator import (
     AddCertificate,
@@ -133,11 +133,11 @@ def admin_router(service: Service) -> APIRouter:
         if len(pems) != 1:
             raise param_error("give exactly one of certificate_pem or public_key_pem")
         given = certificate_input(body.serial_no, pems[0])
-        brands.add_certificate(
+        stored = brands.add_certificate(
             brand_id, given.serial_no, given.public_key_pem, given.certificate_pem
         )
-        added = [c for c in brands.certificates(brand_id) if c["serial_no"] == given.serial_no]
-        shown = added[0] if added else {"brand_id": brand_id, "serial_no": given.serial_no}
+        added = [c for c in brands.certificates(brand_id) if c["serial_no"] == stored]
+        shown = added[0] if added else {"brand_id": brand_id, "serial_no": stored}
         return JSONResponse(shown, 201)
 
     @router.get("/brands/{brand_id}/certificates", response_model=CertificatePage)
@@ -150,7 +150,7 @@ def admin_router(service: Service) -> APIRouter:
     def remove_certificate(brand_id: str, serial_no: str) -> dict[str, Any]:
         """Stop accepting requests signed under this serial number."""
         brands.remove_certificate(brand_id, serial_no)
-        return {"brand_id": brand_id, "serial_no": serial_no.upper(), "removed": True}
+        return {"brand_id": brand_id, "serial_no": serial_text(serial_no), "removed": True}
 
     @router.post("/platform-keys", response_model=PlatformKeyView)
     def create_platform_key() -> dict[str, Any]:

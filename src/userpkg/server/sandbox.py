@@ -82,8 +82,9 @@ def provision(service: Service, base_url: str, users: int = DEFAULT_USERS) -> di
 
     brand = service.brands.create(None, "userpkg sandbox brand")
     key, cert = _brand_certificate(brand.brand_id)
-    serial_no = format(cert.serial_number, "X")
-    service.brands.add_certificate(brand.brand_id, serial_no, public_key_pem(key.public_key()))
+    serial_no = service.brands.add_certificate(
+        brand.brand_id, format(cert.serial_number, "X"), public_key_pem(key.public_key())
+    )
     appids = [f"wx{secrets.token_hex(8)}" for _ in range(3)]
     for appid in appids[:2]:
         service.brands.bind_appid(brand.brand_id, appid)
@@ -93,7 +94,7 @@ def provision(service: Service, base_url: str, users: int = DEFAULT_USERS) -> di
         service.packages.create(brand.brand_id, f"sandbox {kind.name.lower()}", kind.value)
         for kind in PackageType
     ]
-    key_id = brand.platform_key_id or service.default_key_id
+    key_id = brand.platform_key_id or service.default_key_id  # the brand's own key (SPEC §2)
     _write(
         directory / "brand_private_key.pem",
         key.private_bytes(

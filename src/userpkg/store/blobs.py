@@ -90,6 +90,7 @@ class BlobStore(Protocol):
         self, upload_id: str, part_count: int, resource_id: str, conn: Connection
     ) -> tuple[int, str]: ...
     def has_file(self, resource_id: str) -> bool: ...
+    def merged_files(self, written_before: float) -> list[str]: ...
     def open_file(self, resource_id: str) -> AbstractContextManager[BinaryIO]: ...
     def delete_parts(self, upload_id: str) -> None: ...
     def delete_file(self, resource_id: str) -> None: ...
@@ -151,6 +152,17 @@ class FileBlobStore:
 
     def has_file(self, resource_id: str) -> bool:
         return (self._files / resource_id).exists()
+
+    def merged_files(self, written_before: float) -> list[str]:
+        """Merged files written before a time: a merge still committing wrote its file later."""
+        found = []
+        for path in self._files.iterdir():
+            try:
+                if path.stat().st_mtime < written_before:
+                    found.append(path.name)
+            except FileNotFoundError:
+                continue
+        return found
 
     @contextmanager
     def open_file(self, resource_id: str) -> Iterator[BinaryIO]:

@@ -179,6 +179,7 @@ expand_tasks = Table(
     Column("finish_time", BigInteger),
     *(Column(name, BigInteger) for name in STAT_COLUMNS),
     Column("attempts", Integer, nullable=False),
+    Column("errors", Integer, nullable=False, server_default="0"),
     Column("lease_owner", String(64)),
     Column("lease_expires", BigInteger),
     UniqueConstraint("upload_id", name="uq_expand_tasks_upload"),

@@ -27,6 +27,10 @@ class WorkerLoop:
 
     def run(self) -> None:
         log.info("worker started")
+        try:
+            self._processor.reclaim_abandoned()
+        except Exception:
+            log.exception("could not take back dead workers' tasks; their leases will run out")
         while not self._stop.is_set():
             try:
                 busy = self._processor.step()
