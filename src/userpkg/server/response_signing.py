@@ -1,8 +1,8 @@
 """Choosing the key for a brand response and signing it: one place for the edge and handlers.
 
-The key is the platform key the request named in Wechatpay-Serial, if the authenticated brand
-holds it (before authentication: if it exists, as that is the key the client holds), else the
-brand's default, else the service's; a pending SIGNTEST turns the signature into a probe.
+The key is the platform key the request named in Wechatpay-Serial if the brand (authenticated,
+or else claimed) holds it, else that brand's default; with no known brand, the named key if it
+exists (the client holds it), else the service's. A pending SIGNTEST makes the signature a probe.
 """
 
 from __future__ import annotations
@@ -33,17 +33,16 @@ class ResponseSigning:
         brand_id = authenticated_brand
         probe = brand_id is not None and self._brands.take_signtest(brand_id)
         if brand_id is None:
-            named = self._named_key(requested_key)
-            if named is not None:
-                return self._keys.signer(named).headers(body, probe=False)
             claimed = _CLAIMED_BRAND.search(authorization or "")
             brand_id = claimed.group(1) if claimed else None
         brand = self._brands.get(brand_id) if brand_id else None
+        if brand is None and (named := self._named_key(requested_key)) is not None:
+            return self._keys.signer(named).headers(body, probe=False)
         key_id = (brand.response_key_id(requested_key) if brand else None) or self._default
         return self._keys.signer(key_id).headers(body, probe=probe)
 
     def _named_key(self, key_id: str | None) -> str | None:
-        """Before authentication, the key the request named is the one its client holds."""
+        """With no brand to go by, the key the request named is the one its client holds."""
         if not key_id or not key_id.startswith("PUB_KEY_ID_") or len(key_id) > 64:
             return None
         return key_id if self._keys.exists(key_id) else None
