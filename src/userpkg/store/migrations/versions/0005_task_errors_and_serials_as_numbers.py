@@ -1,7 +1,7 @@
 """task errors counted apart from crashes; certificate serials stored as openssl prints them
 
-Revision ID: 0004
-Revises: 0005 (main already holds 0005 on 0003; the lead re-chains at merge)
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-28 06:50:00.000000
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0005"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
