@@ -39,12 +39,9 @@ class Sandbox:
         return int(found["member_count"])
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """One sandbox service per module: starting one costs seconds, tests share it."""
-    root = tmp_path_factory.mktemp("sandbox")
+def start_sandbox(root: Path, *extra: str) -> Iterator[Sandbox]:
     process = ServiceProcess(
-        ["serve", "--sandbox", "--data", str(root / "data"), "--sandbox-users", "300"],
+        ["serve", "--sandbox", "--data", str(root / "data"), "--sandbox-users", "300", *extra],
         root / "serve.log",
     )
     try:
@@ -58,6 +55,18 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         )
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """One sandbox service per module: starting one costs seconds, tests share it."""
+    yield from start_sandbox(tmp_path_factory.mktemp("sandbox"))
+
+
+@pytest.fixture(scope="module")
+def slow_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox whose expands take effect an hour after they are asked for."""
+    yield from start_sandbox(tmp_path_factory.mktemp("slow"), "--sync-delay", "1h")
 
 
 @pytest.fixture
@@ -313,6 +322,38 @@ def test_push_again_into_another_package_and_status(
     assert all(
         p["state"] == "USER_PACKAGE_PROCESS_STATE_FINISHED" for e in entries for p in e["pieces"]
     )
+
+
+def test_waiting_shows_the_effective_time_and_stops_at_the_timeout(
+    slow_sandbox: Sandbox, home: dict[str, str], tmp_path: Path
+) -> None:
+    package = slow_sandbox.package()
+    members = write_lines(tmp_path / "members.csv", slow_sandbox.openids[:20])
+    config = ["--config", str(slow_sandbox.credentials)]
+    waited = run(
+        "push",
+        package,
+        str(members),
+        "--data-type",
+        "openid",
+        "--wait",
+        "--timeout",
+        "2s",
+        *config,
+        env=home,
+    )
+    assert waited.returncode == 1
+    assert re.search(r"piece 1/1: PROCESSING, takes effect at \S+, waited \d+ s", waited.stderr)
+    upload_id = json.loads(run("status", "--json", *config, env=home).stdout)["entries"][0][
+        "pieces"
+    ][0]["upload_id"]
+    assert f"poll later with `userpkg expand {package} {upload_id} --wait`" in waited.stderr
+
+    polled = run(
+        "expand", package, upload_id, "--wait", "--timeout", "1s", "--json", *config, env=home
+    )
+    assert polled.returncode == 1
+    assert json.loads(polled.stdout)["error"]["state"] == "USER_PACKAGE_PROCESS_STATE_PROCESSING"
 
 
 def test_an_interrupted_push_resumes(

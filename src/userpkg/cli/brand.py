@@ -267,19 +267,20 @@ def push(
                 f"{piece.state}: {piece.return_message}"
             )
 
-        with client(config) as brand, progress(file.stat().st_size, "push", as_json) as advance:
+        with client(config) as brand:
             uploader = Uploader(brand)
-            result = uploader.push(
-                user_package_id,
-                file,
-                data_type.wire,
-                package_type.wire,
-                text,
-                again=again,
-                max_bytes=max_bytes,
-                progress=advance,
-                on_piece=on_piece,
-            )
+            with progress(file.stat().st_size, "push", as_json) as advance:
+                result = uploader.push(
+                    user_package_id,
+                    file,
+                    data_type.wire,
+                    package_type.wire,
+                    text,
+                    again=again,
+                    max_bytes=max_bytes,
+                    progress=advance,
+                    on_piece=on_piece,
+                )
             if result.resumed and not as_json:
                 say(f"resumed push {result.push.push_id} (started {result.push.started_at})")
             if wait:

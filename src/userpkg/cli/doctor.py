@@ -23,6 +23,7 @@ def doctor(config: Config = None, as_json: JsonFlag = False) -> None:
         if as_json:
             emit({"ok": ok, "values": shown, "checks": [c.as_json() for c in checks]})
         else:
+            typer.echo("credentials (where each value came from):")
             for name, item in shown.items():
                 typer.echo(f"  {name} = {item['value']}  ({item['source']})")
             for check in checks:

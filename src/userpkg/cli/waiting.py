@@ -16,7 +16,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def mib(size: int) -> str:
-    return f"{size / MIB:.1f} MiB"
+    return f"{size / MIB:.1f} MiB" if size >= MIB else f"{size / MIB:.2f} MiB"
 
 
 def parse_duration(text: str) -> float:
@@ -88,6 +88,8 @@ class WaitDisplay:
         status = answer.state.removeprefix("USER_PACKAGE_PROCESS_STATE_")
         line = f"{self.label}: {status}" + (f", takes effect at {when}" if when else "")
         shown = f"{line}, waited {took(waited)}"
+        if answer.is_final:
+            shown += f": {answer.return_message}"
         if self.tty:
             print(f"\r\x1b[2K{shown}", end="" if not answer.is_final else "\n", file=sys.stderr)
             sys.stderr.flush()
