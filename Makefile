@@ -1,5 +1,7 @@
 # Quick start: `make run` (the service in sandbox mode) and `make test` (lint, types, tests).
+# `make run PORT=9000` listens elsewhere.
 PYTHON ?= python3
+PORT ?= 8080
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -13,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/userpkg serve --sandbox --host 127.0.0.1 --port 8080
+	$(BIN)/userpkg serve --sandbox --host 127.0.0.1 --port $(PORT)
 
 test: lint types unit
 
@@ -32,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/upload.py
+	$(BIN)/python benchmarks/cli_startup.py
 	@echo "with PostgreSQL: benchmarks/api.py, ingest.py and shared_state.py take --postgres URL"
 
 clean:

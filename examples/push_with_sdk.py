@@ -37,9 +37,8 @@ def main() -> int:
     except SignatureError as exc:
         print(f"a response was not genuine: {exc.reason}")
         return 3
-    print("format:", result.counts)
-    for piece in result.pieces:
-        print(piece["upload_id"][:16], piece["state"], piece["return_message"])
+    for piece in result.push.pieces:
+        print(str(piece.upload_id)[:16], piece.state, piece.return_message)
     return 0 if result.ok else 1
 
 

@@ -92,3 +92,10 @@ def world(server: LiveServer) -> World:
 def config(world: World, tmp_path: Path) -> Path:
     """A credentials.toml for the world's brand against the live server."""
     return write_credentials(world.brand, tmp_path, world.server.base_url)
+
+
+@pytest.fixture(autouse=True)
+def _private_xdg_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Client journals and upload state go to the test's own directories, never the user's."""
+    for name in ("XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / "xdg" / name.lower()))

@@ -145,4 +145,4 @@ def test_no_answer_is_exit_1(unreachable: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 1
-    assert "no answer" in result.stderr
+    assert "no answer from http://127.0.0.1:9" in result.stderr

@@ -1,31 +1,28 @@
-"""The brand-side commands: upload, expand, push, lint, hash-phones (SPEC §9).
+"""The brand-side commands that talk to the service: upload, expand, push (SPEC §9).
 
-Exit status: 0 success; 1 the API answered an error (or never answered); 2 bad usage or
-local input; 3 a response failed signature verification.
+Heavy imports (the client, pydantic, numpy) happen inside the commands, so that
+`userpkg --version`, `-h` and completion start fast.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from userpkg.client.client import BrandClient
-from userpkg.client.credentials import Credentials, CredentialsError
-from userpkg.client.errors import ApiError, SignatureError, TransportFailure
-from userpkg.client.phones import hash_phones
-from userpkg.client.uploads import MAX_FILE_BYTES, Uploader, lint_file
-from userpkg.protocol import DataType, PackageType
+from userpkg.cli.output import JsonFlag, Refused, emit, exit_codes, say
+from userpkg.cli.waiting import WaitDisplay, mib, parse_duration, progress
 
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from userpkg.client.client import BrandClient
+    from userpkg.client.lint import LintReport
+    from userpkg.protocol import DataType, PackageType
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+DESCRIPTION = (15, 128)
 
 
 class DataTypeName(StrEnum):
@@ -34,6 +31,8 @@ class DataTypeName(StrEnum):
 
     @property
     def wire(self) -> DataType:
+        from userpkg.protocol import DataType
+
         return DataType.OPENID if self is DataTypeName.openid else DataType.MD5_PHONE
 
 
@@ -43,6 +42,8 @@ class PackageTypeName(StrEnum):
 
     @property
     def wire(self) -> PackageType:
+        from userpkg.protocol import PackageType
+
         return (
             PackageType.TARGETED_EXPOSURE
             if self is PackageTypeName.targeted_exposure
@@ -53,93 +54,170 @@ class PackageTypeName(StrEnum):
 Config = Annotated[
     Path | None,
     typer.Option(
-        "--config", help="credentials.toml (else USERPKG_* variables).", show_default=False
+        "--config",
+        help="credentials.toml (else ./credentials.toml, else "
+        "$XDG_CONFIG_HOME/userpkg/credentials.toml; USERPKG_* fill what it leaves out).",
+        show_default=False,
     ),
 ]
 ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+DataTypeOption = Annotated[DataTypeName, typer.Option(help="What the lines are.")]
+Force = Annotated[bool, typer.Option("--force", help="Send even a file that lint refuses.")]
+MaxMalformed = Annotated[
+    float,
+    typer.Option(
+        "--max-malformed", metavar="PCT", help="Refuse over this % of malformed non-blank lines."
+    ),
+]
+Timeout = Annotated[
+    str | None,
+    typer.Option("--timeout", metavar="DURATION", help="Stop waiting after 30s, 5m, 2h… (exit 1)."),
+]
 
 
-@contextmanager
-def exit_codes() -> Iterator[None]:
-    """Map failures to the documented exit statuses, with one clear line each."""
-    try:
-        yield
-    except ApiError as exc:
-        err.print(f"[red]error[/red] {exc.status} {exc.code}: {exc.message}", highlight=False)
-        err.print(f"Request-ID: {exc.request_id}", highlight=False)
-        raise typer.Exit(1) from None
-    except TransportFailure as exc:
-        err.print(f"[red]error[/red] no answer from the service: {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except SignatureError as exc:
-        err.print(f"[red]response failed verification[/red]: {exc.reason}", highlight=False)
-        err.print(f"Request-ID: {exc.request_id}", highlight=False)
-        raise typer.Exit(3) from None
-    except (CredentialsError, OSError, ValueError) as exc:
-        err.print(f"[red]error[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+def client(config: Path | None) -> BrandClient:
+    from userpkg.client.client import BrandClient
+    from userpkg.client.credentials import Credentials
 
-
-def _client(config: Path | None) -> BrandClient:
     return BrandClient(Credentials.resolve(config))
 
 
-@contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on a terminal; plain lines otherwise (logs, CI, pipes)."""
-    if sys.stderr.isatty():
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            console=err,
-        ) as bar:
-            task = bar.add_task(label, total=total)
-            yield lambda n: bar.advance(task, n)
-        return
-    done = [0]
+def check_description(text: str) -> None:
+    low, high = DESCRIPTION
+    if not low <= len(text) <= high:
+        raise Refused(
+            f"--description is {len(text)} characters; the service wants {low} to {high}: "
+            "say in a sentence what the list is"
+        )
 
-    def advance(n: int) -> None:
-        done[0] += n
-        err.print(f"{label}: {done[0]}/{total} bytes", highlight=False)
 
-    yield advance
+def linted(
+    file: Path, data_type: DataTypeName, max_malformed: float, force: bool, quiet: bool
+) -> LintReport:
+    """The lint check `push` and `upload` run before sending anything."""
+    from userpkg.client.lint import check_file
+
+    report = check_file(file, data_type.wire, max_malformed)
+    if not quiet:
+        c = report.counts
+        say(
+            f"lint: lines {c['lines']}, blank {c['blank']}, malformed {c['malformed']}, "
+            f"duplicates {c['duplicates']}, well-formed {report.well_formed}"
+        )
+        show_offences(report)
+    if report.problem is not None:
+        if not force:
+            raise Refused(
+                f"{file}: {report.problem}; nothing was sent (fix the file, or --force)",
+                {"lint": report.as_json()},
+            )
+        say(f"warning: {report.problem}; sending anyway (--force)")
+    return report
+
+
+def show_offences(report: LintReport) -> None:
+    for offence in report.offences:
+        say(f"  line {offence.line}: {offence.reason}")
+    for hint in report.hints:
+        say(f"hint: {hint}")
 
 
 def upload(
     file: ExistingFile,
-    data_type: Annotated[DataTypeName, typer.Option(help="What the lines are.")],
+    data_type: DataTypeOption,
     package_type: Annotated[PackageTypeName, typer.Option(help="The package's type.")],
     description: Annotated[str, typer.Option(help="15 to 128 characters.")],
+    max_malformed: MaxMalformed = 5.0,
+    force: Force = False,
     config: Config = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Upload a CSV file (init, parts in parallel, merge) and print its upload_id."""
-    with exit_codes(), _client(config) as client:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            raise ValueError(f"{file} is over {MAX_FILE_BYTES} bytes; `userpkg push` splits it")
-        with _progress(file.stat().st_size, "upload") as progress:
-            upload_id = Uploader(client).upload_file(
-                file, data_type.wire, package_type.wire, description, progress=progress
+    from userpkg.client.journal import Journal, Piece
+    from userpkg.client.uploads import Uploader, file_digest
+
+    with exit_codes(as_json):
+        check_description(description)
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise Refused(
+                f"{file} is {mib(size)}, over the service's {mib(MAX_FILE_BYTES)}: "
+                "`userpkg push` splits it"
             )
-        typer.echo(upload_id)
+        report = linted(file, data_type, max_malformed, force, as_json)
+        with client(config) as brand:
+            with progress(size, "upload", as_json) as advance:
+                upload_id = Uploader(brand).upload_file(
+                    file, data_type.wire, package_type.wire, description, progress=advance
+                )
+            creds = brand.credentials
+            Journal().new(
+                base_url=creds.base_url,
+                brand_id=creds.brand_id,
+                user_package_id=None,
+                file=str(file.resolve()),
+                file_digest=file_digest(file)[0],
+                file_size=size,
+                data_type=data_type.wire.value,
+                package_type=package_type.wire.value,
+                pieces=[Piece(1, 0, size, upload_id)],
+                kind="upload",
+            )
+        if as_json:
+            emit({"ok": True, "upload_id": upload_id, "lint": report.as_json()})
+        else:
+            typer.echo(upload_id)
 
 
 def expand(
     user_package_id: str,
     upload_id: str,
     wait: Annotated[bool, typer.Option("--wait", help="Poll until the state is final.")] = False,
+    timeout: Timeout = None,
     config: Config = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Ask for an expand (or its current state) and print the state."""
-    with exit_codes(), _client(config) as client:
-        answer = (
-            Uploader(client).wait(user_package_id, upload_id)
-            if wait
-            else client.expand(user_package_id, upload_id)
-        )
-        typer.echo(answer.state)
-        err.print(answer.return_message, highlight=False)
+    from userpkg.client.journal import Journal, now
+    from userpkg.client.uploads import Uploader, effective_time
+
+    with exit_codes(as_json):
+        limit = parse_duration(timeout) if timeout else None
+        with client(config) as brand:
+            display = WaitDisplay(f"expand {upload_id[:16]}", as_json)
+            try:
+                answer = (
+                    Uploader(brand).wait(user_package_id, upload_id, timeout=limit, on_poll=display)
+                    if wait
+                    else brand.expand(user_package_id, upload_id)
+                )
+            finally:
+                display.close()
+        journal = Journal()
+        known = journal.find_upload(upload_id)
+        if known is not None:
+            push, piece = known
+            push.user_package_id = push.user_package_id or user_package_id
+            piece.state, piece.return_message, piece.checked_at = (
+                answer.state,
+                answer.return_message,
+                now(),
+            )
+            journal.save(push)
+        if as_json:
+            emit(
+                {
+                    "ok": not answer.state.endswith("FAILED"),
+                    "user_package_id": user_package_id,
+                    "upload_id": upload_id,
+                    "state": answer.state,
+                    "return_message": answer.return_message,
+                    "effective_time": effective_time(answer.return_message),
+                }
+            )
+        else:
+            typer.echo(answer.state)
+            say(answer.return_message)
         if answer.state.endswith("FAILED"):
             raise typer.Exit(1)
 
@@ -147,63 +225,107 @@ def expand(
 def push(
     user_package_id: str,
     file: ExistingFile,
-    data_type: Annotated[DataTypeName, typer.Option(help="What the lines are.")],
+    data_type: DataTypeOption,
     package_type: Annotated[
         PackageTypeName, typer.Option(help="The package's type.")
     ] = PackageTypeName.targeted_exposure,
     description: Annotated[str | None, typer.Option(help="15 to 128 characters.")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Poll until every expand is final.")] = False,
+    timeout: Timeout = None,
+    again: Annotated[
+        bool, typer.Option("--again", help="Push a file this machine already pushed here.")
+    ] = False,
+    max_malformed: MaxMalformed = 5.0,
+    force: Force = False,
     max_bytes: Annotated[
         int, typer.Option(hidden=True, help="Largest upload (the service's limit).")
     ] = MAX_FILE_BYTES,
     config: Config = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Lint, split into uploads of at most 20 MiB, upload and expand each, show progress."""
+    """Lint, split into uploads of at most 20 MiB, upload and expand each; resumable."""
+    from userpkg.client.journal import Piece, Push
+    from userpkg.client.uploads import Uploader
+
     text = description or f"pushed by userpkg from {file.name[:60]} on {date.today().isoformat()}"
-    with exit_codes(), _client(config) as client:
-        counts = lint_file(file, data_type.wire)
-        err.print(
-            "lint: "
-            + ", ".join(f"{k} {v}" for k, v in counts.items())
-            + f", well-formed {counts['lines'] - counts['blank'] - counts['malformed']}",
-            highlight=False,
-        )
-        with _progress(file.stat().st_size, "push") as progress:
-            result = Uploader(client).push(
-                user_package_id,
-                file,
-                data_type.wire,
-                package_type.wire,
-                text,
-                wait=wait,
-                max_bytes=max_bytes,
-                progress=progress,
+    with exit_codes(as_json):
+        check_description(text)
+        limit = parse_duration(timeout) if timeout else None
+        report = linted(file, data_type, max_malformed, force, as_json)
+        pieces: dict[int, Any] = {}
+
+        def on_piece(push: Push, piece: Piece, what: str) -> None:
+            total = len(push.pieces)
+            if piece.number == 1 and not as_json and total > 1:
+                say(f"{file.name} is {mib(push.file_size)}: {total} uploads, labelled i/{total}")
+            pieces[piece.number] = piece
+            if as_json:
+                return
+            verb = "already expanded, skipped" if what == "skipped" else "expand requested"
+            say(
+                f"piece {piece.number}/{total} ({mib(piece.length)}) {piece.upload_id}: {verb}, "
+                f"{piece.state}: {piece.return_message}"
             )
-        for piece in result.pieces:
-            typer.echo(f"{piece['upload_id']} {piece['state']}")
-            err.print(f"  {piece['return_message']}", highlight=False)
+
+        with client(config) as brand:
+            uploader = Uploader(brand)
+            with progress(file.stat().st_size, "push", as_json) as advance:
+                result = uploader.push(
+                    user_package_id,
+                    file,
+                    data_type.wire,
+                    package_type.wire,
+                    text,
+                    again=again,
+                    max_bytes=max_bytes,
+                    progress=advance,
+                    on_piece=on_piece,
+                )
+            if result.resumed and not as_json:
+                say(f"resumed push {result.push.push_id} (started {result.push.started_at})")
+            if wait:
+                wait_for(uploader, result.push, limit, as_json)
+        done = result.push
+        if as_json:
+            emit(
+                {
+                    "ok": result.ok,
+                    "push_id": done.push_id,
+                    "resumed": result.resumed,
+                    "user_package_id": user_package_id,
+                    "file": done.file,
+                    "lint": report.as_json(),
+                    "pieces": [p.__dict__ for p in done.pieces],
+                }
+            )
+        else:
+            for piece in done.pieces:
+                typer.echo(f"{piece.upload_id} {piece.state}")
         if not result.ok:
             raise typer.Exit(1)
 
 
-def lint(
-    file: ExistingFile,
-    data_type: Annotated[DataTypeName, typer.Option(help="What the lines are.")],
-) -> None:
-    """Count lines as the service would for format: lines, blank, malformed, duplicates."""
-    with exit_codes():
-        for key, value in lint_file(file, data_type.wire).items():
-            typer.echo(f"{key} {value}")
+def wait_for(uploader: Any, push: Any, limit: float | None, quiet: bool) -> None:
+    """Wait for each piece in turn, showing state, effective time and time waited."""
+    import time
 
+    from userpkg.client.journal import Journal, now
 
-def hash_phones_command(
-    source: ExistingFile,
-    target: Annotated[Path, typer.Argument(dir_okay=False)],
-) -> None:
-    """Normalise raw phone numbers (spaces, dashes, +86) and write one MD5 per line."""
-    with exit_codes():
-        counts = hash_phones(source, target)
-        err.print(
-            f"hashed {counts.hashed}, blank {counts.blank}, not a mobile number {counts.bad}",
-            highlight=False,
+    journal = Journal()
+    started = time.monotonic()
+    total = len(push.pieces)
+    for piece in push.pieces:
+        left = None if limit is None else max(0.0, limit - (time.monotonic() - started))
+        display = WaitDisplay(f"piece {piece.number}/{total}", quiet)
+        try:
+            final = uploader.wait(
+                push.user_package_id, str(piece.upload_id), timeout=left, on_poll=display
+            )
+        finally:
+            display.close()
+        piece.state, piece.return_message, piece.checked_at = (
+            final.state,
+            final.return_message,
+            now(),
         )
+        journal.save(push)

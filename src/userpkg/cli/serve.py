@@ -1,21 +1,41 @@
-"""`userpkg serve`: run the service (and, with --sandbox, provision a playground first)."""
+"""`userpkg serve`: run the service (and, with --sandbox, provision a playground first).
+
+The server stack (FastAPI, uvicorn, SQLAlchemy) is imported inside the command, so that the
+brand commands, which share this entry point, never pay for it.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from userpkg.core.service import Service
-from userpkg.core.settings import Settings, SyncDelay
-from userpkg.server import sandbox
-from userpkg.server.logs import setup_logging
-from userpkg.server.serving import run
+if TYPE_CHECKING:
+    from userpkg.core.settings import SyncDelay
+
+SANDBOX_USERS = 10_000  # server.sandbox.DEFAULT_USERS, without importing the server
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why (host, port) cannot be listened on, before anything is printed or provisioned."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"{host}:{port} is already in use (address already in use)"
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
+    return None
 
 
 def _delay(value: str | None, sandbox_mode: bool) -> SyncDelay:
+    from userpkg.core.settings import SyncDelay
+
     if value is None:
         return SyncDelay(seconds=0) if sandbox_mode else SyncDelay(days=2)
     try:
@@ -40,9 +60,7 @@ def serve(
     sandbox_mode: Annotated[
         bool, typer.Option("--sandbox", help="Provision and run a sandbox playground.")
     ] = False,
-    sandbox_users: Annotated[int, typer.Option(help="Users the sandbox creates.")] = (
-        sandbox.DEFAULT_USERS
-    ),
+    sandbox_users: Annotated[int, typer.Option(help="Users the sandbox creates.")] = SANDBOX_USERS,
     workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
     no_processing: Annotated[
         bool, typer.Option("--no-processing", help="Leave tasks to `userpkg worker` processes.")
@@ -61,6 +79,18 @@ def serve(
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
 ) -> None:
     """Run the service: the brand API, the operator API and (unless told not to) task processing."""
+    taken = port_taken(host, port)
+    if taken is not None:
+        typer.echo(
+            f"error: {taken}: stop what is listening there, or choose another --port", err=True
+        )
+        raise typer.Exit(2)
+    from userpkg.core.service import Service
+    from userpkg.core.settings import Settings
+    from userpkg.server import sandbox
+    from userpkg.server.logs import setup_logging
+    from userpkg.server.serving import run
+
     setup_logging(log_level)
     settings = Settings(
         data_dir=data,

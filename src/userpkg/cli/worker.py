@@ -9,11 +9,6 @@ from typing import Annotated
 
 import typer
 
-from userpkg.core.service import Service
-from userpkg.core.settings import Settings
-from userpkg.server.logs import setup_logging
-from userpkg.worker.loop import WorkerLoop
-
 
 def worker(
     data: Annotated[Path, typer.Option(help="Data directory (files; SQLite unless --db).")] = Path(
@@ -36,6 +31,11 @@ def worker(
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
 ) -> None:
     """Process expand tasks (matching and data sync) without serving HTTP."""
+    from userpkg.core.service import Service
+    from userpkg.core.settings import Settings
+    from userpkg.server.logs import setup_logging
+    from userpkg.worker.loop import WorkerLoop
+
     setup_logging(log_level)
     service = Service(
         Settings(data_dir=data, db_url=db, lease_seconds=lease_seconds, blob_dir=blob_dir)

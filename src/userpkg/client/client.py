@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from userpkg.protocol import (
     ResponseValidator,
     ResponseVerificationError,
     RsaSigner,
+    parse_authorization,
+    request_message,
 )
 from userpkg.protocol.models import (
     ExpandResponse,
@@ -107,7 +110,13 @@ class _Exchange:
         }
         if call.content_type is not None:
             headers["Content-Type"] = call.content_type
-        return httpx.Request(call.method, host + call.path, content=call.body, headers=headers)
+        return httpx.Request(
+            call.method,
+            host + call.path,
+            content=call.body,
+            headers=headers,
+            extensions={"userpkg_signed": call.signed_body},
+        )
 
     def verdict(self, response: httpx.Response) -> dict[str, Any] | None:
         """The verified JSON of a success; None when the call should be tried again."""
@@ -115,7 +124,7 @@ class _Exchange:
         try:
             self.validator.validate(dict(response.headers), response.content)
         except ResponseVerificationError as exc:
-            raise SignatureError(str(exc), request_id) from None
+            raise self._unverified(response, str(exc)) from None
         if response.status_code == 429 or response.status_code >= 500:
             return None
         try:
@@ -129,8 +138,31 @@ class _Exchange:
                 str(data.get("message", "")),
                 data.get("detail"),
                 request_id,
+                _string_to_sign(response.request),
             )
         return data if isinstance(data, dict) else {"data": data}
+
+    def _unverified(self, response: httpx.Response, reason: str) -> SignatureError:
+        """Name the setting to fix when the cause is recognisable; keep the claimed answer."""
+        serial = response.headers.get("Wechatpay-Serial")
+        setting = None
+        if serial and serial != self.credentials.platform_public_key_id:
+            setting = "platform_public_key_id"
+        elif "local clock" in reason:
+            setting = "the clock"
+        claimed: Any = None
+        if response.status_code >= 400:
+            try:
+                claimed = json.loads(response.content)
+            except ValueError:
+                claimed = response.text[:500]
+        return SignatureError(
+            reason,
+            response.headers.get("Request-ID"),
+            status=response.status_code,
+            unverified=claimed,
+            setting=setting,
+        )
 
     def give_up(self, last: httpx.Response | Exception | None) -> Exception:
         if isinstance(last, httpx.Response):
@@ -145,7 +177,46 @@ class _Exchange:
                 data.get("detail"),
                 last.headers.get("Request-ID"),
             )
-        return TransportFailure(f"no answer after {self.retries.attempts} tries: {last}")
+        url = self.hosts[-1]
+        return TransportFailure(
+            f"no answer from {url} after {self.retries.attempts} tries ({last or 'no reply'}): "
+            "check base_url and that the service is running",
+            url,
+        )
+
+
+def _string_to_sign(request: httpx.Request) -> str | None:
+    """The client's own string to sign for a sent request, rebuilt from its header."""
+    try:
+        auth = parse_authorization(request.headers.get("Authorization"))
+    except ValueError:
+        return None
+    meta = request.extensions.get("userpkg_signed")
+    body = meta if isinstance(meta, bytes) else request.content
+    url = request.url.raw_path.decode("ascii")
+    return request_message(request.method, url, auth.timestamp, auth.nonce_str, body).decode(
+        "utf-8", "replace"
+    )
+
+
+def deterministic(error: httpx.TransportError, host: str) -> TransportFailure | None:
+    """A TLS or protocol failure that trying again cannot fix; None for transient ones."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return TransportFailure(
+                f"{host}: TLS failed ({cause}); check base_url (http:// or https://, the "
+                "host name) and the certificate",
+                host,
+            )
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(error, httpx.UnsupportedProtocol | httpx.LocalProtocolError) or (
+        isinstance(error, httpx.RemoteProtocolError) and "disconnected" not in str(error).lower()
+    ):
+        return TransportFailure(
+            f"{host} does not speak HTTP as expected ({error}); check base_url", host
+        )
+    return None
 
 
 class _Attempts:
@@ -235,6 +306,9 @@ class BrandClient:
             try:
                 response = self._http.send(self._exchange.request(call, host))
             except httpx.TransportError as exc:
+                fatal = deterministic(exc, host)
+                if fatal is not None:
+                    raise fatal from None
                 attempts.no_answer(exc)
                 continue
             data = self._exchange.verdict(response)
@@ -296,6 +370,9 @@ class AsyncBrandClient:
             try:
                 response = await self._http.send(self._exchange.request(call, host))
             except httpx.TransportError as exc:
+                fatal = deterministic(exc, host)
+                if fatal is not None:
+                    raise fatal from None
                 attempts.no_answer(exc)
                 continue
             data = self._exchange.verdict(response)

@@ -8,7 +8,11 @@ from userpkg.protocol import ResponseVerificationError
 
 
 class ApiError(Exception):
-    """The API answered with an error body (`code`, `message`, `detail`)."""
+    """The API answered with an error body (`code`, `message`, `detail`).
+
+    `string_to_sign` is the client's own string to sign for the request, kept so that a
+    SIGN_ERROR can be shown beside the service's `detail.sign_information`.
+    """
 
     def __init__(
         self,
@@ -17,6 +21,7 @@ class ApiError(Exception):
         message: str,
         detail: dict[str, Any] | None,
         request_id: str | None,
+        string_to_sign: str | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message} (Request-ID {request_id})")
         self.status = status
@@ -24,16 +29,36 @@ class ApiError(Exception):
         self.message = message
         self.detail = detail
         self.request_id = request_id
+        self.string_to_sign = string_to_sign
 
 
 class SignatureError(ResponseVerificationError):
-    """A response failed verification (serial, age or signature): its body is not trusted."""
+    """A response failed verification (serial, age or signature): its body is not trusted.
 
-    def __init__(self, reason: str, request_id: str | None) -> None:
+    `setting` names what to fix when the cause is recognisable (`platform_public_key_id`,
+    `the clock`); `unverified` is what the service claimed, shown only marked as unverified.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        request_id: str | None,
+        *,
+        status: int | None = None,
+        unverified: Any = None,
+        setting: str | None = None,
+    ) -> None:
         super().__init__(f"{reason} (Request-ID {request_id})")
         self.reason = reason
         self.request_id = request_id
+        self.status = status
+        self.unverified = unverified
+        self.setting = setting
 
 
 class TransportFailure(Exception):
-    """No answer after every retry: connection refused, dropped, or timed out."""
+    """No answer after every retry (refused, dropped, timed out), or one that cannot succeed."""
+
+    def __init__(self, message: str, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url

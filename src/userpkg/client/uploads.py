@@ -3,7 +3,8 @@
 The SHA-256 is streamed; parts are read by offset and sent in parallel (bounded); a small
 state file remembers which parts the service has acknowledged, so an interrupted upload
 resumes where it stopped; `push` splits a large file at line boundaries into several uploads
-and expands each.
+and expands each, keeping a journal so that a push can be resumed and is not repeated by
+accident. Filenames are unique per upload (the service refuses a filename twice).
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from userpkg.client.client import BrandClient
 from userpkg.client.errors import ApiError
+from userpkg.client.journal import Journal, Piece, Push, now
 from userpkg.protocol import DataType, PackageType, ProcessState
-from userpkg.protocol.audience import lint_counts
 from userpkg.protocol.models import ExpandResponse, UserPackageFileInfo
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -48,11 +49,11 @@ def file_digest(path: Path, offset: int = 0, length: int | None = None) -> tuple
     return digest.hexdigest(), size
 
 
-def upload_filename(path: Path, digest: str, piece: int | None = None) -> str:
-    """A name the API accepts ([A-Za-z0-9_.-], .csv, ≤ 128) and unique per content."""
+def upload_filename(path: Path, token: str, piece: str | None = None) -> str:
+    """A name the API accepts ([A-Za-z0-9_.-], .csv, ≤ 128), unique by its random token."""
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)[:80] or "audience"
-    suffix = f"-{piece:03d}" if piece is not None else ""
-    return f"{stem}{suffix}-{digest[:12]}.csv"
+    suffix = f"-{piece}" if piece is not None else ""
+    return f"{stem}-{token}{suffix}.csv"
 
 
 def state_dir() -> Path:
@@ -69,6 +70,7 @@ class UploadState:
     part_size: int
     part_count: int
     expire_time: str
+    filename: str = ""
     done: list[int] = field(default_factory=list)
 
     @classmethod
@@ -109,17 +111,22 @@ class Uploader:
         *,
         offset: int = 0,
         length: int | None = None,
-        piece: int | None = None,
+        piece: str | None = None,
+        tag: str | None = None,
         progress: Progress | None = None,
     ) -> str:
-        """Upload one file (or a byte range of it) and merge it; returns the upload_id."""
+        """Upload one file (or a byte range of it) and merge it; returns the upload_id.
+
+        An unfinished upload of the same bytes (and `tag`, a push's id) resumes.
+        """
         digest, size = file_digest(path, offset, length)
-        filename = upload_filename(path, digest, piece)
         creds = self.client.credentials
         key = f"{creds.base_url}|{creds.brand_id}|{path.resolve()}|{offset}|{size}|{digest}"
+        key += f"|{tag or ''}"
         state_path = self.states / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
         state = UploadState.load(state_path, key)
         if state is None:
+            filename = upload_filename(path, tag or secrets.token_hex(4), piece)
             info = UserPackageFileInfo(
                 filename=filename,
                 digest=digest,
@@ -130,10 +137,16 @@ class Uploader:
             )
             opened = self.client.init_upload(info)
             state = UploadState(
-                key, opened.upload_id, opened.part_size, opened.part_count, opened.expire_time
+                key,
+                opened.upload_id,
+                opened.part_size,
+                opened.part_count,
+                opened.expire_time,
+                filename,
             )
             state.save(state_path)
-        elif progress is not None:
+        filename = state.filename or upload_filename(path, digest[:8], piece)
+        if state.done and progress is not None:
             progress(
                 sum(min(state.part_size, size - (n - 1) * state.part_size) for n in state.done)
             )
@@ -185,40 +198,87 @@ class Uploader:
         description: str,
         *,
         wait: bool = False,
+        again: bool = False,
         max_bytes: int = MAX_FILE_BYTES,
+        journal: Journal | None = None,
         progress: Progress | None = None,
-        on_piece: Callable[[dict[str, Any]], None] | None = None,
+        on_piece: Callable[[Push, Piece, str], None] | None = None,
     ) -> PushResult:
-        """Lint, split at line boundaries into uploads of at most `max_bytes`, expand each."""
-        counts = lint_file(path, data_type)
-        pieces = split_points(path, max_bytes)
-        results: list[dict[str, Any]] = []
-        for number, (offset, length) in enumerate(pieces, 1):
-            upload_id = self.upload_file(
-                path,
-                data_type,
-                package_type,
-                description,
-                offset=offset,
-                length=length,
-                piece=number if len(pieces) > 1 else None,
-                progress=progress,
+        """Split at line boundaries into uploads of at most `max_bytes`, expand each.
+
+        Resumes an interrupted push of the same file into the same package; refuses to
+        repeat a finished one unless `again`. The first refused expand stops the push.
+        """
+        journal = journal or Journal()
+        creds = self.client.credentials
+        digest, size = file_digest(path)
+        earlier = [
+            p
+            for p in journal.same(creds.base_url, creds.brand_id, package_id, digest)
+            if (p.data_type, p.package_type) == (data_type.value, package_type.value)
+        ]
+        unfinished = [p for p in earlier if not p.expanded]
+        resumed = bool(unfinished)
+        if unfinished:
+            push = unfinished[-1]
+        elif earlier and not again:
+            raise AlreadyPushed(earlier[-1])
+        else:
+            push = journal.new(
+                base_url=creds.base_url,
+                brand_id=creds.brand_id,
+                user_package_id=package_id,
+                file=str(path.resolve()),
+                file_digest=digest,
+                file_size=size,
+                data_type=data_type.value,
+                package_type=package_type.value,
             )
-            answer = self.client.expand(package_id, upload_id)
-            result = {
-                "upload_id": upload_id,
-                "bytes": length,
-                "state": answer.state,
-                "return_message": answer.return_message,
-            }
-            results.append(result)
+            push.pieces = [
+                Piece(n, offset, length)
+                for n, (offset, length) in enumerate(split_points(path, max_bytes), 1)
+            ]
+            journal.save(push)
+        total = len(push.pieces)
+        for piece in push.pieces:
+            label = f"{piece.number}/{total}"
+            if piece.state:
+                if on_piece is not None:
+                    on_piece(push, piece, "skipped")
+                if progress is not None:
+                    progress(piece.length)
+                continue
+            if piece.upload_id is None:
+                piece.upload_id = self.upload_file(
+                    path,
+                    data_type,
+                    package_type,
+                    description,
+                    offset=piece.offset,
+                    length=piece.length,
+                    piece=f"{piece.number}of{total}" if total > 1 else None,
+                    tag=push.push_id,
+                    progress=progress,
+                )
+                journal.save(push)
+            elif progress is not None:
+                progress(piece.length)
+            try:
+                answer = self.client.expand(package_id, piece.upload_id)
+            except ApiError as exc:
+                raise ExpandRefused(exc, label, package_id, package_type) from None
+            piece.state, piece.return_message = answer.state, answer.return_message
+            piece.checked_at = now()
+            journal.save(push)
             if on_piece is not None:
-                on_piece(result)
+                on_piece(push, piece, "expanded")
         if wait:
-            for result in results:
-                final = self.wait(package_id, str(result["upload_id"]))
-                result.update(state=final.state, return_message=final.return_message)
-        return PushResult(counts, results)
+            for piece in push.pieces:
+                final = self.wait(package_id, str(piece.upload_id))
+                piece.state, piece.return_message = final.state, final.return_message
+                piece.checked_at = now()
+                journal.save(push)
+        return PushResult(push, resumed)
 
     def wait(
         self,
@@ -226,18 +286,22 @@ class Uploader:
         upload_id: str,
         *,
         timeout: float | None = None,
-        on_poll: Callable[[ExpandResponse], None] | None = None,
+        on_poll: Callable[[ExpandResponse, float], None] | None = None,
     ) -> ExpandResponse:
-        """Poll the expand until it is final, backing off from 0.2 s to 30 s between polls."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        """Poll the expand until it is final (or `timeout` passes), backing off 0.2 s → 30 s."""
+        started = time.monotonic()
         delay = 0.2
         while True:
             answer = self.client.expand(package_id, upload_id)
+            waited = time.monotonic() - started
             if on_poll is not None:
-                on_poll(answer)
-            if answer.is_final or (deadline is not None and time.monotonic() >= deadline):
+                on_poll(answer, waited)
+            if answer.is_final:
                 return answer
-            time.sleep(delay)
+            if timeout is not None and waited >= timeout:
+                raise WaitTimeout(package_id, upload_id, answer, waited)
+            pause = delay if timeout is None else min(delay, max(0.0, timeout - waited))
+            time.sleep(pause)
             delay = min(delay * 1.5, 30.0)
 
 
@@ -263,19 +327,77 @@ def split_points(path: Path, max_bytes: int = MAX_FILE_BYTES) -> list[tuple[int,
     return pieces
 
 
-def lint_file(path: Path, data_type: DataType) -> dict[str, int]:
-    """Format counts of a file (SPEC §7) by the service's own parser, read 4 MiB at a time."""
-    with path.open("rb") as handle:
-        return lint_counts(iter(lambda: handle.read(4 * READ), b""), data_type)
+EFFECTIVE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+
+
+def effective_time(return_message: str | None) -> str | None:
+    """The effective time an expand's return_message names, if any."""
+    found = EFFECTIVE.search(return_message or "")
+    return found.group(0) if found else None
 
 
 @dataclass
 class PushResult:
-    """What a push did: the file's format counts and, per upload, its expand's state."""
+    """What a push did: its journal entry (pieces and their states), and whether it resumed."""
 
-    counts: dict[str, int]
-    pieces: list[dict[str, Any]]
+    push: Push
+    resumed: bool = False
 
     @property
     def ok(self) -> bool:
-        return all(p["state"] != ProcessState.FAILED.value for p in self.pieces)
+        return all(p.state != ProcessState.FAILED.value for p in self.push.pieces)
+
+
+class AlreadyPushed(Exception):
+    """This machine already pushed these bytes into this package; `--again` repeats it."""
+
+    def __init__(self, push: Push) -> None:
+        added = "; ".join(
+            f"{p.number}/{len(push.pieces)} {p.state}: {p.return_message}" for p in push.pieces
+        )
+        super().__init__(
+            f"this machine already pushed {push.file} (the same bytes) into package "
+            f"{push.user_package_id} at {push.started_at} (push {push.push_id}): {added}. "
+            "Pass --again to push it again (`userpkg status` lists pushes)"
+        )
+        self.push = push
+
+
+class ExpandRefused(Exception):
+    """The service refused a piece's expand: the push stops there and says what to change."""
+
+    def __init__(
+        self, error: ApiError, label: str, package_id: str, package_type: PackageType
+    ) -> None:
+        hint = "check USER_PACKAGE_ID and --package-type"
+        if error.status == 404:
+            hint = (
+                f"package {package_id} is not one of this brand's packages: check USER_PACKAGE_ID"
+            )
+        found = re.search(r"is (USER_PACKAGE_TYPE_[A-Z_]+)", error.message)
+        if found and found.group(1) != package_type.value:
+            option = found.group(1).removeprefix("USER_PACKAGE_TYPE_").lower().replace("_", "-")
+            hint = f"package {package_id} is {option}: pass --package-type {option}"
+        super().__init__(
+            f"piece {label}: the expand was refused ({error.code}: {error.message}); {hint}. "
+            "Nothing further was sent"
+        )
+        self.error = error
+        self.hint = hint
+
+
+class WaitTimeout(Exception):
+    """An expand was still not final when --timeout passed."""
+
+    def __init__(
+        self, package_id: str, upload_id: str, answer: ExpandResponse, waited: float
+    ) -> None:
+        when = effective_time(answer.return_message)
+        super().__init__(
+            f"still {answer.state} after {waited:.0f} s"
+            + (f" (takes effect at {when})" if when else "")
+            + f"; poll later with `userpkg expand {package_id} {upload_id} --wait` "
+            "or `userpkg status`"
+        )
+        self.answer = answer
+        self.upload_id = upload_id
