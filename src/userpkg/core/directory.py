@@ -86,6 +86,15 @@ class Directory:
         set_value(conn, NEXT_USER_ID, str(first + count))
         return first
 
+    def lock_next_id(self, conn: Connection) -> int:
+        """The next id, its row held until the transaction ends: no other writer adds users."""
+        return int(locked_value(conn, NEXT_USER_ID, "1"))
+
+    def set_next_id(self, conn: Connection, value: int) -> None:
+        if value - 1 > 2**32 - 1:
+            raise ApiProblem(ErrorCode.INVALID_REQUEST, "the directory is full (ids are 32-bit)")
+        set_value(conn, NEXT_USER_ID, str(value))
+
     def create(self, phones: list[str | None]) -> list[User]:
         """Add users with the given phones (None: no phone); ids are assigned in order."""
         if len(phones) > MAX_CREATE:

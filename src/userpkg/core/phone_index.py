@@ -25,9 +25,6 @@ UserIds = npt.NDArray[np.uint32]
 Halves = npt.NDArray[np.uint64]
 REFRESH_WINDOW = 1_000_000
 MAX_BITS = 30
-_HEX_VALUE = np.zeros(256, dtype=np.uint8)
-for _i, _c in enumerate(b"0123456789abcdef"):
-    _HEX_VALUE[_c] = _i
 
 
 def md5_halves(
@@ -41,9 +38,8 @@ def hex_halves(
     values: npt.NDArray[np.uint8],
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
     """(n, 32) lower-case hex digits → the two big-endian 64-bit halves of each digest."""
-    nibbles = _HEX_VALUE[values]
-    raw = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
-    pairs = raw.view(">u8")
+    raw = bytes.fromhex(np.ascontiguousarray(values).tobytes().decode("ascii"))
+    pairs = np.frombuffer(raw, dtype=">u8").reshape(-1, 2)
     return pairs[:, 0].astype(np.uint64), pairs[:, 1].astype(np.uint64)
 
 
