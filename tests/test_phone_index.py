@@ -107,12 +107,14 @@ def test_collisions_on_the_top_bits_and_on_a_whole_half(
     assert table.find(hi, lo).tolist() == [owners.get(key, 0) for key in asked]
 
 
-def test_memory_is_at_most_24_bytes_a_user() -> None:
+def test_growing_index_finds_everyone_in_at_most_24_bytes_a_user() -> None:
     directory = FakeDirectory()
     directory.add(list(range(13_800_000_000, 13_800_000_000 + 5_000)))
     index = PhoneIndex(directory)  # type: ignore[arg-type]
-    for grow in (1, 2_047, 3_000, 1):
+    for grow in (1, 2_047, 3_000, 1, 25_000):
         start = 14_000_000_000 + len(directory.phones)
         directory.add(list(range(start, start + grow)))
         index.refresh()
         assert index.nbytes <= 24 * len(index)
+        every = [md5_hex(p) for p in directory.phones]
+        assert index.lookup(hex_rows(every)).tolist() == list(range(1, len(every) + 1))

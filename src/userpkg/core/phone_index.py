@@ -25,6 +25,7 @@ UserIds = npt.NDArray[np.uint32]
 Halves = npt.NDArray[np.uint64]
 REFRESH_WINDOW = 1_000_000
 MAX_BITS = 30
+FEW = 20_000
 
 
 def md5_halves(
@@ -55,7 +56,7 @@ class DigestTable:
     @classmethod
     def build(cls, keys: Halves, ids: UserIds) -> DigestTable:
         """From (n, 2) digest halves sorted by the first half, and the ids beside them."""
-        bits = min(max((len(keys) - 1).bit_length() - 1, 0), MAX_BITS)
+        bits = _bits_for(len(keys))
         counts = np.bincount(_buckets(keys[:, 0], bits), minlength=1 << bits)
         starts = np.zeros((1 << bits) + 1, dtype=np.uint32)
         np.cumsum(counts, out=starts[1:])
@@ -89,20 +90,43 @@ class DigestTable:
         if not len(self.ids):
             return DigestTable.build(keys, ids)
         total = len(self.ids) + len(ids)
-        places = np.searchsorted(self.keys[:, 0], keys[:, 0]) + np.arange(len(ids))
-        fresh = np.zeros(total, dtype=bool)
-        fresh[places] = True
+        places = np.searchsorted(self.keys[:, 0], keys[:, 0])
         merged_keys = np.empty((total, 2), dtype=np.uint64)
         merged_ids = np.empty(total, dtype=np.uint32)
-        merged_keys[places] = keys
-        merged_ids[places] = ids
-        merged_keys[~fresh] = self.keys
-        merged_ids[~fresh] = self.ids
-        return DigestTable.build(merged_keys, merged_ids)
+        if len(ids) <= FEW:
+            # a few newcomers: copy the runs between them, no mask over millions of rows
+            done = 0
+            for i, place in enumerate([*places.tolist(), len(self.ids)]):
+                merged_keys[done + i : place + i] = self.keys[done:place]
+                merged_ids[done + i : place + i] = self.ids[done:place]
+                if i < len(ids):
+                    merged_keys[place + i] = keys[i]
+                    merged_ids[place + i] = ids[i]
+                done = place
+        else:
+            at = places + np.arange(len(ids))
+            fresh = np.zeros(total, dtype=bool)
+            fresh[at] = True
+            merged_keys[at] = keys
+            merged_ids[at] = ids
+            merged_keys[~fresh] = self.keys
+            merged_ids[~fresh] = self.ids
+        bits = _bits_for(total)
+        if bits != self.bits:
+            return DigestTable.build(merged_keys, merged_ids)
+        added = np.bincount(_buckets(keys[:, 0], bits), minlength=1 << bits)
+        starts = self.starts.copy()
+        starts[1:] += np.cumsum(added, dtype=np.uint32)
+        return DigestTable(merged_keys, merged_ids, starts, bits)
 
     @property
     def nbytes(self) -> int:
         return self.keys.nbytes + self.ids.nbytes + self.starts.nbytes
+
+
+def _bits_for(count: int) -> int:
+    """The most top bits whose table (2^k + 1 offsets of 4 bytes) costs at most 4 bytes a user."""
+    return min(max((count - 1).bit_length() - 1, 0), MAX_BITS)
 
 
 def _buckets(hi: Halves, bits: int) -> npt.NDArray[np.intp]:
