@@ -202,26 +202,28 @@ class UserImport:
         return report
 
     def _chunk(self, phones: Phones, report: ImportReport) -> None:
+        """Every line is one of: a new user (its number's first line), `duplicates` (a later
+        line of a number this import added) or `already_known` (a number someone had before)."""
         ordered = np.sort(phones)
         first_seen = np.ones(len(ordered), dtype=bool)
         first_seen[1:] = ordered[1:] != ordered[:-1]
         distinct = ordered[first_seen]
-        report.duplicates += len(phones) - len(distinct)
+        lines_of = np.diff(np.append(np.flatnonzero(first_seen), len(ordered)))
         with self._db.transaction() as conn:
             first = self._directory.lock_next_id(conn)
             owners = self._synthetic_owners(conn, distinct)
-            candidates = distinct[owners == 0]
-            known_phones, known_ids = self._known(conn, candidates)
-            taken = np.concatenate([owners[owners != 0], known_ids])
-            mine = np.zeros(len(taken), dtype=bool)
-            for low, high in report.ranges:
-                mine |= (taken >= low) & (taken <= high)
-            fresh = candidates[~np.isin(candidates, known_phones, assume_unique=True)]
+            known_phones, known_ids = self._known(conn, distinct[owners == 0])
+            owners[np.searchsorted(distinct, known_phones)] = known_ids
+            fresh = distinct[owners == 0]
             if len(fresh):
                 self._directory.set_next_id(conn, first + len(fresh))
                 self._insert(conn, first, fresh)
-        report.duplicates += int(mine.sum())
-        report.already_known += int((~mine).sum())
+        mine = np.zeros(len(distinct), dtype=bool)
+        for low, high in report.ranges:
+            mine |= (owners >= low) & (owners <= high)
+        old = (owners != 0) & ~mine
+        report.already_known += int(lines_of[old].sum())
+        report.duplicates += int(lines_of[~old].sum()) - len(fresh)
         if len(fresh):
             last = first + len(fresh) - 1
             report.ranges.append((first, last))
