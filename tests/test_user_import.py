@@ -58,7 +58,11 @@ def test_import_counts_new_known_and_repeated_numbers(server: LiveServer, tmp_pa
 
     with operator(server) as client:
         again = client.import_users(path)
-    assert (again["imported"], again["already_known"], again["duplicates"]) == (0, len(lines) - 1, 0)
+    assert (again["imported"], again["already_known"], again["duplicates"]) == (
+        0,
+        len(lines) - 1,
+        0,
+    )
     assert user_count(server) == before + 2500, "sending the file again adds nobody"
 
 
