@@ -134,12 +134,15 @@ class AudienceParser:
         width = self.width
         table = _OPENID_CHARS if self.data_type is DataType.OPENID else _HEX_CHARS
         exact = np.flatnonzero(stops - starts == width)
-        if len(raw) >= width:
+        regular = len(exact) == len(ends) and len(raw) == (width + 1) * len(ends)
+        if regular and not has_cr.any():
+            grid = raw.reshape(-1, width + 1)[:, :width]  # every line is one bare value: a view
+        elif len(raw) >= width:
             grid = np.lib.stride_tricks.sliding_window_view(raw, width)[starts[exact]]
         else:
             grid = np.empty((0, width), dtype=np.uint8)
         ok = _all_hex(grid) if self.data_type is DataType.MD5_PHONE else table[grid].all(axis=1)
-        fast = grid[ok]
+        fast = np.ascontiguousarray(grid) if ok.all() else grid[ok]
         slow_rows = np.ones(len(ends), dtype=bool)
         slow_rows[exact[ok]] = False
         slow = [
