@@ -47,6 +47,7 @@ from userpkg.server.admin_models import (
     TaskPage,
     UserPage,
     UsersCreated,
+    UsersImported,
     UserView,
 )
 from userpkg.server.openapi import ADMIN_ERRORS, json_body
@@ -63,7 +64,11 @@ IMPORT_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            kind: {"schema": {"type": "string", "format": "binary"}} for kind in IMPORT_TYPES
+            kind: {
+                "schema": {"type": "string", "format": "binary"},
+                "example": "13800138000\n13900139000\n",
+            }
+            for kind in IMPORT_TYPES
         },
         "description": "one 11-digit mobile number a line, no header",
     }
@@ -353,7 +358,7 @@ def admin_router(service: Service) -> APIRouter:
         created = service.directory.create([u.phone for u in body.users])
         return page([{"user_id": u.user_id, "phone": u.phone} for u in created], len(created))
 
-    @router.post("/users/import", openapi_extra=IMPORT_BODY)
+    @router.post("/users/import", response_model=UsersImported, openapi_extra=IMPORT_BODY)
     async def import_users(request: Request) -> dict[str, Any]:
         """Streamed: checked and spooled as it arrives, imported once whole (core/user_import)."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
