@@ -12,6 +12,7 @@ merges them in.
 
 from __future__ import annotations
 
+import binascii
 import threading
 from dataclasses import dataclass
 
@@ -39,7 +40,7 @@ def hex_halves(
     values: npt.NDArray[np.uint8],
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
     """(n, 32) lower-case hex digits → the two big-endian 64-bit halves of each digest."""
-    raw = bytes.fromhex(np.ascontiguousarray(values).tobytes().decode("ascii"))
+    raw = binascii.a2b_hex(np.ascontiguousarray(values).tobytes())
     pairs = np.frombuffer(raw, dtype=">u8").reshape(-1, 2)
     return pairs[:, 0].astype(np.uint64), pairs[:, 1].astype(np.uint64)
 
@@ -68,11 +69,15 @@ class DigestTable:
         if not len(self.ids) or not len(hi):
             return found
         bucket = _buckets(hi, self.bits)
-        pos = self.starts[bucket].astype(np.intp)
-        end = self.starts[bucket + 1].astype(np.intp)
-        pending = np.flatnonzero(pos < end)
-        at = pos[pending]
-        stop = end[pending]
+        at = self.starts[bucket].astype(np.intp)
+        stop = self.starts[bucket + 1].astype(np.intp)
+        # the first probe for every value at once: most are answered by it
+        entry = self.keys[np.minimum(at, len(self.ids) - 1)]
+        hit = (at < stop) & (entry[:, 0] == hi) & (entry[:, 1] == lo)
+        found[hit] = self.ids[at[hit]]
+        at += 1
+        pending = np.flatnonzero(~hit & (entry[:, 0] <= hi) & (at < stop))
+        at, stop = at[pending], stop[pending]
         while len(pending):
             entry = self.keys[at]
             want_hi = hi[pending]
