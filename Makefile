@@ -35,7 +35,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/upload.py
 	$(BIN)/python benchmarks/cli_startup.py
-	@echo "with PostgreSQL: benchmarks/api.py, ingest.py and shared_state.py take --postgres URL"
+	$(BIN)/python benchmarks/users_import.py $(if $(PG),--postgres $(PG))
+	@echo "with PostgreSQL: benchmarks/api.py, ingest.py and shared_state.py take --postgres URL;"
+	@echo "  make bench PG=postgresql://postgres@127.0.0.1:5432/postgres runs the import there too"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

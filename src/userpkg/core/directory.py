@@ -86,6 +86,15 @@ class Directory:
         set_value(conn, NEXT_USER_ID, str(first + count))
         return first
 
+    def lock_next_id(self, conn: Connection) -> int:
+        """The next id, its row held until the transaction ends: no other writer adds users."""
+        return int(locked_value(conn, NEXT_USER_ID, "1"))
+
+    def set_next_id(self, conn: Connection, value: int) -> None:
+        if value - 1 > 2**32 - 1:
+            raise ApiProblem(ErrorCode.INVALID_REQUEST, "the directory is full (ids are 32-bit)")
+        set_value(conn, NEXT_USER_ID, str(value))
+
     def create(self, phones: list[str | None]) -> list[User]:
         """Add users with the given phones (None: no phone); ids are assigned in order."""
         if len(phones) > MAX_CREATE:
@@ -208,23 +217,28 @@ class Directory:
         self, first: int, stop: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(user ids, phones) of every user with a phone whose id is in [first, stop)."""
+        marks = "?, ?" if self._db.is_sqlite else "%s, %s"
+        low, high = marks.split(", ")
         with self._db.read() as conn:
-            rows = conn.execute(
-                select(users.c.user_id, users.c.phone).where(
-                    users.c.user_id >= first, users.c.user_id < stop
-                )
-            ).all()
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(
+                "SELECT user_id, COALESCE(phone, 0) FROM users "  # noqa: S608
+                f"WHERE user_id >= {low} AND user_id < {high}",
+                (first, stop),
+            )
+            rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+            cursor.close()
             ranges = conn.execute(select(synthetic_ranges)).all()
-        explicit = {int(r.user_id): r.phone for r in rows}
-        id_parts = [np.array([u for u, p in explicit.items() if p is not None], dtype=np.int64)]
-        phone_parts = [np.array([p for p in explicit.values() if p is not None], dtype=np.int64)]
+        with_phone = rows[:, 1] != 0
+        id_parts = [rows[with_phone, 0]]
+        phone_parts = [rows[with_phone, 1]]
         for rng in ranges:
             lo, hi = max(first, rng.first_id), min(stop, rng.first_id + rng.count)
             if lo >= hi:
                 continue
             ids = np.arange(lo, hi, dtype=np.int64)
-            if explicit:
-                ids = ids[~np.isin(ids, np.fromiter(explicit, dtype=np.int64))]
+            if len(rows):
+                ids = ids[~np.isin(ids, rows[:, 0])]
             id_parts.append(ids)
             phone_parts.append(synthetic_phones(ids))
         return np.concatenate(id_parts), np.concatenate(phone_parts)

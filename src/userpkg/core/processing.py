@@ -10,6 +10,7 @@ repeats a step with the same inputs and the same names, so nothing is lost or co
 
 from __future__ import annotations
 
+import array
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -164,7 +165,8 @@ class ExpandProcessor:
                 recognise(parser.feed(chunk))
         recognise(parser.finish())
         ids = np.concatenate(found) if found else np.empty(0, dtype=np.uint32)
-        delta = BitMap(ids)
+        # sorted, from a uint32 buffer: pyroaring adds it in bulk, 10x faster than from numpy
+        delta = BitMap(array.array("I", np.sort(ids).tobytes()))
         counts = parser.counts
         return MatchResult(
             lines=counts.lines,

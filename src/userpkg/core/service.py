@@ -24,6 +24,7 @@ from userpkg.core.replay import ReplayGuard
 from userpkg.core.requestlog import RequestLog
 from userpkg.core.settings import Settings
 from userpkg.core.uploads import Uploads
+from userpkg.core.user_import import UserImport
 from userpkg.store.audience import AudienceStore, DatabaseAudience, FileAudience
 from userpkg.store.blobs import BlobStore, FileBlobStore
 from userpkg.store.database import Database, sqlite_url
@@ -48,6 +49,7 @@ class Service:
         self.uploads = Uploads(self.db, self.blobs, self.clock, settings)
         self.packages = Packages(self.db, self.brands, self.uploads, self.clock, settings)
         self.phones = PhoneIndex(self.directory)
+        self.user_import = UserImport(self.db, self.directory, settings.data_dir / "spool")
         self.processor = ExpandProcessor(
             self.db,
             self.blobs,

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from userpkg.core.certificates import certificate_input
 from userpkg.core.clock import rfc3339
@@ -46,6 +47,7 @@ from userpkg.server.admin_models import (
     TaskPage,
     UserPage,
     UsersCreated,
+    UsersImported,
     UserView,
 )
 from userpkg.server.openapi import ADMIN_ERRORS, json_body
@@ -56,6 +58,21 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 LogFilter = Annotated[str | None, Query(max_length=64)]
 Status = Annotated[int | None, Query(ge=100, le=599)]
 MAX_BODY = 16 * 1024 * 1024
+IMPORT_TYPES = ("text/csv", "text/plain", "application/octet-stream")
+IMPORT_PIECE = 1 << 20
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            kind: {
+                "schema": {"type": "string", "format": "binary"},
+                "example": "13800138000\n13900139000\n",
+            }
+            for kind in IMPORT_TYPES
+        },
+        "description": "one 11-digit mobile number a line, no header",
+    }
+}
 
 
 async def body_of(request: Request, model: type[M]) -> M:
@@ -340,6 +357,30 @@ def admin_router(service: Service) -> APIRouter:
         assert body.users is not None
         created = service.directory.create([u.phone for u in body.users])
         return page([{"user_id": u.user_id, "phone": u.phone} for u in created], len(created))
+
+    @router.post("/users/import", response_model=UsersImported, openapi_extra=IMPORT_BODY)
+    async def import_users(request: Request) -> dict[str, Any]:
+        """Streamed: checked and spooled as it arrives, imported once whole (core/user_import)."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in IMPORT_TYPES:
+            raise param_error(
+                f"send the numbers as {', '.join(IMPORT_TYPES)}, one a line", status=415
+            )
+        spool = service.user_import.spool()
+        try:
+            pending = bytearray()
+            async for piece in request.stream():
+                pending += piece
+                if len(pending) >= IMPORT_PIECE:
+                    spool.feed(bytes(pending))
+                    pending.clear()
+            spool.feed(bytes(pending))
+            spool.finish()
+        except BaseException:
+            spool.close()
+            raise
+        report = await run_in_threadpool(service.user_import.run, spool)
+        return report.public()
 
     @router.get("/users", response_model=UserPage)
     def list_users(offset: Offset = 0, limit: Limit = 100) -> dict[str, Any]:

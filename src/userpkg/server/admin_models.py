@@ -166,6 +166,18 @@ class UsersCreated(_Answer):
     count: int | None = None
 
 
+class UsersImported(_Answer):
+    """`POST /users/import`: every non-blank line is one of imported, duplicates, already_known."""
+
+    lines: int
+    blank: int
+    imported: int = Field(description="new users, one per distinct new number")
+    duplicates: int = Field(description="later lines of a number this import added")
+    already_known: int = Field(description="lines of a number a user had before the import")
+    first_user_id: int | None = Field(description="null when nothing was imported")
+    last_user_id: int | None
+
+
 class UserView(_Answer):
     user_id: int
     phone: str | None
