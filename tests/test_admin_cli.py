@@ -137,6 +137,25 @@ def test_users_membership_clock_and_signtest(sandbox: Path) -> None:
     assert admin_json(sandbox, "signtest", manifest["brand_id"])["brand_id"] == manifest["brand_id"]
 
 
+def test_users_import_streams_a_file_and_counts_what_it_added(sandbox: Path) -> None:
+    phones = sandbox / "phones.txt"
+    phones.write_text("13700000001\n13700000002\n13700000001\n\n13912345000\n")
+    first = admin_json(sandbox, "users", "import", str(phones))
+    assert (first["imported"], first["duplicates"], first["blank"]) == (3, 1, 1)
+    again = admin_json(sandbox, "users", "import", str(phones))
+    assert (again["imported"], again["already_known"]) == (0, 4)
+    shown = admin_json(sandbox, "users", "show", str(first["first_user_id"]))
+    assert shown["phone"] in {"13700000001", "13700000002", "13912345000"}
+
+    bad = sandbox / "bad.txt"
+    bad.write_text("13700000009\nname,phone\n")
+    refused = admin(sandbox, "users", "import", str(bad))
+    assert refused.returncode == 1
+    assert "2" in refused.stdout + refused.stderr, "the bad line's number is named"
+    missing = admin(sandbox, "users", "import", str(sandbox / "nope.txt"))
+    assert missing.returncode == 2
+
+
 def test_requests_with_filters_and_unattributed(sandbox: Path) -> None:
     manifest = manifest_of(sandbox)
     sent = httpx.post(

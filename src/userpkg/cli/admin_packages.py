@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -27,7 +28,9 @@ Limit = Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")]
 
 packages = typer.Typer(help="User packages: create, list, show.", no_args_is_help=True)
 members = typer.Typer(help="Membership: check one user.", no_args_is_help=True)
-users = typer.Typer(help="The user directory: create, generate, show, list.", no_args_is_help=True)
+users = typer.Typer(
+    help="The user directory: create, generate, import, show, list.", no_args_is_help=True
+)
 clock = typer.Typer(help="Business time: show, advance (sandbox).", no_args_is_help=True)
 
 
@@ -167,6 +170,26 @@ def create_users(
         {"data": created, "total_count": len(created)},
         lambda d: show_table(d["data"], ["user_id", "phone"]),
     )
+
+
+@users.command("import")
+def import_users(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="One 11-digit phone number a line."
+        ),
+    ],
+    json_out: Json = False,
+) -> None:
+    """Add every phone number of FILE as a user, streamed; numbers already known are counted.
+
+    A file with a bad line is refused whole (its line numbers are printed) and adds nobody;
+    sending the same file again adds only what is missing.
+    """
+    with operator_call(ctx) as api:
+        emit(ctx, api.import_users(file))
 
 
 @users.command("generate")
