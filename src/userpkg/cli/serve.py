@@ -11,6 +11,7 @@ import typer
 from userpkg.core.service import Service
 from userpkg.core.settings import Settings, SyncDelay
 from userpkg.server import sandbox
+from userpkg.server.connections import ConnectionLimits
 from userpkg.server.logs import setup_logging
 from userpkg.server.serving import run
 
@@ -59,6 +60,15 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
+    header_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a client has to send the request headers.")
+    ] = ConnectionLimits.header_timeout,
+    body_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a request body may stall before it is dropped.")
+    ] = ConnectionLimits.body_timeout,
+    max_connections: Annotated[
+        int, typer.Option(min=1, help="Open connections per API process; more are closed at once.")
+    ] = ConnectionLimits.max_connections,
 ) -> None:
     """Run the service: the brand API, the operator API and (unless told not to) task processing."""
     setup_logging(log_level)
@@ -81,4 +91,7 @@ def serve(
         finally:
             service.close()
         typer.echo(sandbox.banner(manifest))
-    run(settings, host, port, workers, log_level)
+    limits = ConnectionLimits(
+        header_timeout=header_timeout, body_timeout=body_timeout, max_connections=max_connections
+    )
+    run(settings, host, port, workers, log_level, limits)
