@@ -98,7 +98,9 @@ HEADER_NAMES = st.sampled_from(
         "Idempotency-Key",
     ]
 )
-HEADER_VALUES = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+HEADER_VALUES = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40
+).map(str.strip)
 
 
 def check_answer(world: World, response: Any) -> None:
