@@ -23,8 +23,8 @@ def test_unknown_route_and_wrong_method_are_signed_errors(
     assert brand.verified(unknown)["code"] == "NOT_FOUND"
     assert unknown.headers["Request-ID"]
     wrong = brand.send("GET", f"{PREFIX}/uploads")
-    assert wrong.status_code == 405
-    assert brand.verified(wrong)["code"] == "INVALID_REQUEST"
+    assert wrong.status_code == 404
+    assert brand.verified(wrong)["code"] == "NOT_FOUND"
 
 
 def test_unsigned_garbage_gets_a_response_signed_with_the_default_key(server: LiveServer) -> None:

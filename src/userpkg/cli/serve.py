@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from userpkg.core.settings import SyncDelay
 
 SANDBOX_USERS = 10_000  # server.sandbox.DEFAULT_USERS, without importing the server
+# server.connections.ConnectionLimits' defaults, without importing uvicorn
+HEADER_TIMEOUT, BODY_TIMEOUT, MAX_CONNECTIONS = 10.0, 30.0, 2048
 
 
 def port_taken(host: str, port: int) -> str | None:
@@ -77,6 +79,15 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
+    header_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a client has to send the request headers.")
+    ] = HEADER_TIMEOUT,
+    body_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a request body may stall before it is dropped.")
+    ] = BODY_TIMEOUT,
+    max_connections: Annotated[
+        int, typer.Option(min=1, help="Open connections per API process; more are closed at once.")
+    ] = MAX_CONNECTIONS,
 ) -> None:
     """Run the service: the brand API, the operator API and (unless told not to) task processing."""
     taken = port_taken(host, port)
@@ -88,6 +99,7 @@ def serve(
     from userpkg.core.service import Service
     from userpkg.core.settings import Settings
     from userpkg.server import sandbox
+    from userpkg.server.connections import ConnectionLimits
     from userpkg.server.logs import setup_logging
     from userpkg.server.serving import run
 
@@ -111,4 +123,7 @@ def serve(
         finally:
             service.close()
         typer.echo(sandbox.banner(manifest))
-    run(settings, host, port, workers, log_level)
+    limits = ConnectionLimits(
+        header_timeout=header_timeout, body_timeout=body_timeout, max_connections=max_connections
+    )
+    run(settings, host, port, workers, log_level, limits)

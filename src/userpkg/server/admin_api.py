@@ -50,6 +50,7 @@ from userpkg.server.admin_models import (
     UsersImported,
     UserView,
 )
+from userpkg.server.bodies import read_limited
 from userpkg.server.openapi import ADMIN_ERRORS, json_body
 
 M = TypeVar("M", bound=BaseModel)
@@ -76,12 +77,7 @@ IMPORT_BODY = {
 
 
 async def body_of(request: Request, model: type[M]) -> M:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise param_error(
-            f"the request body is larger than the {MAX_BODY} bytes allowed", status=413
-        )
-    return parse_request(model, raw)
+    return parse_request(model, await read_limited(request, MAX_BODY))
 
 
 def page(data: list[Any], total: int) -> dict[str, Any]:
@@ -392,9 +388,8 @@ def admin_router(service: Service) -> APIRouter:
     @router.get("/users/{user_id}", response_model=UserView)
     def get_user(user_id: str) -> dict[str, Any]:
         """One user with their phone and one openid per known appid."""
-        user = (
-            service.directory.get(int(user_id)) if user_id.isdigit() and len(user_id) < 11 else None
-        )
+        numeric = user_id.isascii() and user_id.isdigit() and len(user_id) < 11
+        user = service.directory.get(int(user_id)) if numeric else None
         if user is None:
             raise ApiProblem(ErrorCode.NOT_FOUND, f"user {user_id[:20]} not found")
         return service.directory.describe(user, service.directory.known_appids())

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp
 
 from userpkg import __version__
@@ -15,7 +16,7 @@ from userpkg.core.service import Service
 from userpkg.protocol import ApiProblem, ErrorCode
 from userpkg.server.admin_api import admin_router
 from userpkg.server.brand_api import BrandApi
-from userpkg.server.edge import SYSTEM_ERROR, Edge
+from userpkg.server.edge import BRAND_PREFIX, CLIENT_CLOSED, SYSTEM_ERROR, Edge
 from userpkg.server.metrics import CONTENT_TYPE_LATEST, Metrics, StateCollector
 from userpkg.server.openapi import HEALTH_RESPONSES, document
 from userpkg.server.response_signing import ResponseSigning
@@ -31,6 +32,7 @@ def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> F
         version=__version__,
         description="WeChat Pay Brand API user packages (人群包): the brand API and the "
         "operator API. Every brand response is signed (Wechatpay-* headers).",
+        redirect_slashes=False,
     )
     api.include_router(BrandApi(service, signing).router())
     api.include_router(admin_router(service))
@@ -41,8 +43,12 @@ def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> F
 
     @api.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 404:
-            problem = ApiProblem(ErrorCode.NOT_FOUND, f"no endpoint at {request.url.path[:200]}")
+        path = str(request.scope["path"])
+        brand_path = path.startswith(BRAND_PREFIX)
+        if exc.status_code == 404 or (exc.status_code == 405 and brand_path):
+            problem = ApiProblem(
+                ErrorCode.NOT_FOUND, f"no endpoint for {request.method} {path[:200]}"
+            )
         elif exc.status_code == 405:
             problem = ApiProblem(
                 ErrorCode.INVALID_REQUEST,
@@ -52,6 +58,14 @@ def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> F
         else:
             problem = ApiProblem(ErrorCode.INVALID_REQUEST, str(exc.detail), status=exc.status_code)
         return problem_response(problem)
+
+    @api.exception_handler(ClientDisconnect)
+    async def on_disconnect(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        """Nobody reads this answer; its status marks the request as closed by the client."""
+        problem = ApiProblem(
+            ErrorCode.INVALID_REQUEST, "the client closed the connection before the body ended"
+        )
+        return JSONResponse(problem.body(), status_code=CLIENT_CLOSED)
 
     @api.exception_handler(Exception)
     async def on_crash(_request: Request, _exc: Exception) -> JSONResponse:

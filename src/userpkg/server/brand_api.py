@@ -27,7 +27,8 @@ from userpkg.protocol.models import (
 )
 from userpkg.protocol.validation import parse_json_object, parse_request, validate_model
 from userpkg.server.authentication import Authenticator, Claim, SignProblem, check_headers
-from userpkg.server.multipart import PartUpload, boundary_of, receive_part_upload, too_large
+from userpkg.server.bodies import read_limited
+from userpkg.server.multipart import PartUpload, boundary_of, receive_part_upload
 from userpkg.server.openapi import ERRORS, json_body, part_body
 from userpkg.server.response_signing import ResponseSigning
 
@@ -49,18 +50,6 @@ def signed_url(request: Request) -> str:
     path: bytes = scope.get("raw_path") or scope["path"].encode()
     query: bytes = scope.get("query_string", b"")
     return (path + (b"?" + query if query else b"")).decode("latin-1")
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large(limit)
-    return bytes(body)
 
 
 class BrandApi:

@@ -13,10 +13,12 @@ import secrets
 import time
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from userpkg.core.requestlog import RequestEntry
 from userpkg.core.service import Service
+from userpkg.server.connections import REFUSAL
 from userpkg.server.logs import shorten_path
 from userpkg.server.metrics import Metrics
 from userpkg.server.response_signing import ResponseSigning
@@ -25,6 +27,7 @@ log = logging.getLogger("userpkg.request")
 
 BRAND_PREFIX = "/brand/"
 SIGNED = b"wechatpay-signature"
+CLIENT_CLOSED = 499
 SYSTEM_ERROR = {
     "code": "SYSTEM_ERROR",
     "message": "the service failed unexpectedly; retrying with the same parameters is safe",
@@ -59,7 +62,10 @@ class Edge:
         request_id = new_request_id()
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
-        brand_api = scope["path"].startswith(BRAND_PREFIX)
+        refusal = state.get(REFUSAL)
+        brand_api = scope["path"].startswith(BRAND_PREFIX) or (
+            refusal is not None and not scope["path"].startswith("/admin/")
+        )
         outcome: dict[str, Any] = {"status": 500, "code": None, "sent": False}
         held: dict[str, Any] = {}
         chunks: list[bytes] = []
@@ -101,7 +107,13 @@ class Edge:
             return message
 
         try:
-            await self.app(scope, counted_receive, send_out)
+            if refusal is None:
+                await self.app(scope, counted_receive, send_out)
+            else:
+                await _refuse(refusal, send_out)
+        except ClientDisconnect:
+            outcome["status"] = CLIENT_CLOSED
+            log.info("client closed the connection mid-request", extra={"request_id": request_id})
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id})
             if not outcome["sent"]:
@@ -185,6 +197,15 @@ class Edge:
                     sign_information=None if shown is None else json.dumps(shown),
                 )
             )
+
+
+async def _refuse(refusal: tuple[int, str], send: Send) -> None:
+    """What the connection layer refused (too large, too slow, not HTTP): a contract error."""
+    status, message = refusal
+    body = json.dumps({"code": "INVALID_REQUEST", "message": message}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _error_code(status: int, body: bytes) -> str | None:

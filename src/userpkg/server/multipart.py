@@ -9,18 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from userpkg.protocol import ApiProblem
 from userpkg.protocol.errors import param_error
+from userpkg.server.bodies import too_large
 from userpkg.store.blobs import StagedFile
 
 MAX_META = 8 * 1024
-
-
-def too_large(limit: int) -> ApiProblem:
-    return param_error(f"the request body is larger than the {limit} bytes allowed", status=413)
 
 
 @dataclass
@@ -110,9 +106,9 @@ async def receive_part_upload(
     """Parse the body as it arrives; a body over `limit` bytes is refused with 413 at once."""
     body = PartUpload()
     receiver = _Receiver(body, stage)
-    parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
     received = 0
     try:
+        parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
         async for chunk in chunks:
             received += len(chunk)
             if received > limit:
@@ -120,7 +116,7 @@ async def receive_part_upload(
             if chunk:
                 parser.write(chunk)
         parser.finalize()
-    except MultipartParseError as exc:
+    except FormParserError as exc:
         body.problem = f"the multipart body is malformed: {exc}"
     except BaseException:
         body.discard()

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from userpkg.core.service import Service
 from userpkg.core.settings import Settings, SyncDelay
 from userpkg.server.app import create_app
+from userpkg.server.connections import ENV_LIMITS, ConnectionLimits, GuardedHttpProtocol
 from userpkg.server.logs import setup_logging
 from userpkg.worker.loop import attach
 
@@ -51,14 +52,25 @@ def start(service: Service) -> None:
         attach(service)
 
 
-def run(settings: Settings, host: str, port: int, workers: int, log_level: str) -> None:
+def run(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    limits: ConnectionLimits | None = None,
+) -> None:
+    """Serve with uvicorn's httptools parser under `limits` (see docs/deployment.md)."""
+    limits = limits or ConnectionLimits()
+    GuardedHttpProtocol.limits = limits
+    os.environ[ENV_LIMITS] = limits.to_env()
     common: dict[str, Any] = {
         "host": host,
         "port": port,
         "log_config": None,
         "access_log": False,
         "server_header": False,
-        "http": "httptools",
+        "http": "userpkg.server.connections:GuardedHttpProtocol",
         "timeout_graceful_shutdown": 10,
     }
     if workers > 1:
