@@ -86,9 +86,10 @@ def members_over_time(created: str, tasks: list[dict[str, Any]]) -> LineChart:
 
     points = [Point(x_of(w), y_of(v), w.strftime("%Y-%m-%d %H:%M:%S"), v) for w, v in series]
     y_ticks = [Tick(y_of(v), f"{v:,}") for v in range(0, top + 1, step)]
-    x_ticks = [Tick(x_of(first), first.strftime("%m-%d %H:%M"))]
+    shape = "%H:%M:%S" if span < 86400 else "%Y-%m-%d %H:%M"
+    x_ticks = [Tick(x_of(first), first.strftime(shape))]
     if last != first:
-        x_ticks.append(Tick(x_of(last), last.strftime("%m-%d %H:%M")))
+        x_ticks.append(Tick(x_of(last), last.strftime(shape)))
     return LineChart(WIDTH, HEIGHT, points, y_ticks, x_ticks)
 
 
