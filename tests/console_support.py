@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from .databases import database_url
 from .processes import ServiceProcess
 
 
@@ -71,17 +72,19 @@ def md5(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+def sandbox(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Sandbox]:
+    """`userpkg serve --sandbox` on SQLite, or on PostgreSQL when parametrized so."""
     base = tmp_path_factory.mktemp("console")
     data = base / "data"
-    process = ServiceProcess(
-        ["serve", "--sandbox", "--sandbox-users", "600", "--data", str(data)],
-        base / "serve.log",
-    )
-    try:
-        process.wait_healthy()
-        manifest = json.loads((data / "sandbox" / "sandbox.json").read_text())
-        token = (data / "admin-token").read_text().strip()
-        yield Sandbox(process, data, token, manifest)
-    finally:
-        process.stop()
+    with database_url(getattr(request, "param", "sqlite")) as url:
+        args = ["serve", "--sandbox", "--sandbox-users", "600", "--data", str(data)]
+        process = ServiceProcess([*args, "--db", url] if url else args, base / "serve.log")
+        try:
+            process.wait_healthy()
+            manifest = json.loads((data / "sandbox" / "sandbox.json").read_text())
+            token = (data / "admin-token").read_text().strip()
+            yield Sandbox(process, data, token, manifest)
+        finally:
+            process.stop()

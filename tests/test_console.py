@@ -7,11 +7,13 @@ import re
 import time
 
 import httpx
+import pytest
 
 from .console_support import Sandbox, csrf_of, sandbox
 from .processes import free_port
 
 __all__ = ["sandbox"]
+pytestmark = pytest.mark.parametrize("sandbox", ["sqlite", "postgres"], indirect=True)
 
 
 def _offset(box: Sandbox) -> int:
@@ -184,3 +186,38 @@ def test_no_page_or_asset_reveals_the_token_or_a_private_key(sandbox: Sandbox) -
     sign_in = httpx.get(f"{sandbox.base_url}/console/sign-in").text
     assert sandbox.token not in sign_in
     assert "PRIVATE KEY" not in sign_in
+
+
+def test_an_upload_through_the_form_grows_the_package_as_the_overview_shows(
+    sandbox: Sandbox,
+) -> None:
+    client = sandbox.signed_in()
+    csrf = csrf_of(client.get("/console/sandbox").text)
+    package_id = sandbox.package_id
+    before = sandbox.admin("GET", f"/user-packages/{package_id}")["member_count"]
+    users = sandbox.users(500)[300:340]
+    answer = client.post(
+        "/console/sandbox/upload",
+        data={
+            "csrf": csrf,
+            "package_id": package_id,
+            "data_type": "USER_PACKAGE_DATA_TYPE_OPENID",
+        },
+        files={"file": ("few.csv", sandbox.openid_csv(users, ["nope"]), "text/csv")},
+    )
+    assert answer.status_code == 303
+    job = answer.headers["location"]
+    for _ in range(300):
+        if 'id="job-phase">done<' in client.get(job).text:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(client.get(job).text)
+    after = sandbox.admin("GET", f"/user-packages/{package_id}")["member_count"]
+    assert after == before + len(users)
+    overview = client.get("/console/").text
+    row = re.search(
+        rf'data-package="{package_id}">.*?data-field="member_count">([0-9,]+)<', overview, re.S
+    )
+    assert row is not None
+    assert int(row.group(1).replace(",", "")) == after

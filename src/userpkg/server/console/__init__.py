@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 
 from userpkg.core.service import Service
 from userpkg.server.console.forms import forms_router
@@ -10,9 +10,14 @@ from userpkg.server.console.pages import pages_router
 from userpkg.server.console.parts import Console
 
 
+def _measured_as_console(request: Request) -> None:
+    """Metrics and logs name console requests as such, not as unmatched."""
+    request.state.endpoint = "console"
+
+
 def console_router(service: Service) -> APIRouter:
     console = Console(service)
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(_measured_as_console)])
     router.include_router(pages_router(console))
     router.include_router(forms_router(console))
     return router

@@ -73,12 +73,9 @@ def pages_router(console: Console) -> APIRouter:
     def sign_in_form(request: Request) -> Response:
         if gate(request) is not None:
             return RedirectResponse("/console/", status_code=303)
-        holder = Response()
-        csrf = console.sessions.presession(request, holder)
+        nonce, csrf = console.sessions.presession(request)
         page = console.pages.render("sign_in.html", csrf=csrf, sandbox=False, message="")
-        for key, value in holder.raw_headers:
-            if key == b"set-cookie":
-                page.raw_headers.append((key, value))
+        console.sessions.keep_presession(page, request, nonce)
         return page
 
     @router.get("/console/")

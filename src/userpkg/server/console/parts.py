@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +64,6 @@ class Console:
             csrf=self.sessions.csrf_for(session),
             sandbox=self.sandbox,
             path=request.url.path,
-            now=time.time(),
             **context,
         )
 

@@ -91,13 +91,15 @@ class Sessions:
     def csrf_for(self, session: Session) -> str:
         return self._mac("csrf", session.nonce)
 
-    def presession(self, request: Request, response: Response) -> str:
-        """The sign-in form's CSRF token, bound to a pre-session cookie (made if absent)."""
+    def presession(self, request: Request) -> tuple[str, str]:
+        """The sign-in form's pre-session (the cookie's, or a new one) and its CSRF token."""
         nonce = request.cookies.get(PRESESSION_COOKIE, "")
         if len(nonce) < 16:
             nonce = secrets.token_urlsafe(18)
-            _set_cookie(response, request, PRESESSION_COOKIE, nonce, 3600)
-        return self._mac("csrf-pre", nonce)
+        return nonce, self._mac("csrf-pre", nonce)
+
+    def keep_presession(self, response: Response, request: Request, nonce: str) -> None:
+        _set_cookie(response, request, PRESESSION_COOKIE, nonce, 3600)
 
     def presession_csrf_ok(self, request: Request, given: str) -> bool:
         nonce = request.cookies.get(PRESESSION_COOKIE, "")
