@@ -42,10 +42,12 @@ def test_sign_in_needs_the_forms_csrf_token_and_the_operator_token(sandbox: Sand
     without = client.post("/console/sign-in", data={"token": sandbox.token})
     assert without.status_code == 403
     assert "userpkg_console=" not in without.headers.get("set-cookie", "")
-    forged = client.post("/console/sign-in", data={"token": sandbox.token, "csrf": "0" * 64})
-    assert forged.status_code == 403
-    wrong = client.post("/console/sign-in", data={"token": "not-it", "csrf": csrf})
-    assert wrong.status_code == 401
+    for bad in ("0" * 64, "é" * 64):
+        forged = client.post("/console/sign-in", data={"token": sandbox.token, "csrf": bad})
+        assert forged.status_code == 403
+    for not_it in ("not-it", "é" * 43):
+        wrong = client.post("/console/sign-in", data={"token": not_it, "csrf": csrf})
+        assert wrong.status_code == 401
     assert "userpkg_console=" not in wrong.headers.get("set-cookie", "")
     assert client.get("/console/").status_code == 303
 
@@ -80,8 +82,9 @@ def test_forms_without_their_token_change_nothing(sandbox: Sandbox) -> None:
     upload = {"package_id": sandbox.package_id, "data_type": "USER_PACKAGE_DATA_TYPE_OPENID"}
 
     assert client.post("/console/sandbox/clock", data={"seconds": "3600"}).status_code == 403
-    stale = {"seconds": "3600", "csrf": csrf[:-2] + "00"}
-    assert client.post("/console/sandbox/clock", data=stale).status_code == 403
+    for forged in (csrf[:-2] + "00", "é" * 64, csrf + "0"):
+        answer = client.post("/console/sandbox/clock", data={"seconds": "3600", "csrf": forged})
+        assert answer.status_code == 403
     refused = client.post(
         "/console/sandbox/upload", data=upload, files={"file": ("a.csv", csv, "text/csv")}
     )

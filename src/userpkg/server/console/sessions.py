@@ -61,7 +61,7 @@ class Sessions:
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
     def token_matches(self, given: str) -> bool:
-        return hmac.compare_digest(given.strip().encode(), self._token)
+        return hmac.compare_digest(given.strip().encode("utf-8", "replace"), self._token)
 
     # sessions
 
@@ -82,7 +82,7 @@ class Sessions:
         if not expires.isdigit() or not nonce or not mac:
             return None
         expected = self._mac("session", expires, nonce, self._fingerprint)
-        if not hmac.compare_digest(mac, expected) or int(expires) < time.time():
+        if not _same(mac, expected) or int(expires) < time.time():
             return None
         return Session(nonce, int(expires))
 
@@ -105,10 +105,15 @@ class Sessions:
         nonce = request.cookies.get(PRESESSION_COOKIE, "")
         if len(nonce) < 16 or not given:
             return False
-        return hmac.compare_digest(given, self._mac("csrf-pre", nonce))
+        return _same(given, self._mac("csrf-pre", nonce))
 
     def csrf_ok(self, session: Session, given: str) -> bool:
-        return bool(given) and hmac.compare_digest(given, self.csrf_for(session))
+        return bool(given) and _same(given, self.csrf_for(session))
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time, and any text a client sent (not only ASCII) is just a mismatch."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
 
 
 def same_origin(request: Request) -> bool:
