@@ -16,6 +16,7 @@ from userpkg.core.service import Service
 from userpkg.protocol import ApiProblem, ErrorCode
 from userpkg.server.admin_api import admin_router
 from userpkg.server.brand_api import BrandApi
+from userpkg.server.console import console_router
 from userpkg.server.edge import BRAND_PREFIX, CLIENT_CLOSED, SYSTEM_ERROR, Edge
 from userpkg.server.metrics import CONTENT_TYPE_LATEST, Metrics, StateCollector
 from userpkg.server.openapi import HEALTH_RESPONSES, document
@@ -36,6 +37,7 @@ def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> F
     )
     api.include_router(BrandApi(service, signing).router())
     api.include_router(admin_router(service))
+    api.include_router(console_router(service))
 
     @api.exception_handler(ApiProblem)
     async def on_problem(_request: Request, exc: ApiProblem) -> JSONResponse:
