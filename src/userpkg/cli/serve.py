@@ -59,6 +59,12 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
+    faults: Annotated[
+        bool,
+        typer.Option(
+            "--faults", help="Allow fault rules (/admin/v1/brands/…/faults) outside a sandbox."
+        ),
+    ] = False,
 ) -> None:
     """Run the service: the brand API, the operator API and (unless told not to) task processing."""
     setup_logging(log_level)
@@ -73,6 +79,7 @@ def serve(
         processing=not no_processing,
         blob_dir=blob_dir,
         shared_limits=workers > 1,
+        faults=faults,
     )
     if sandbox_mode:
         service = Service(settings)

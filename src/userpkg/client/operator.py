@@ -211,3 +211,8 @@ class OperatorClient:
 
     def delete_fault(self, brand_id: str, fault_id: str) -> None:
         self.request("DELETE", f"brands/{brand_id}/faults/{fault_id}")
+
+    def reset(self) -> dict[str, Any]:
+        """Back to the freshly provisioned sandbox (sandbox only): packages empty, uploads,
+        tasks, fault rules and the request log gone; brand, keys and package ids kept."""
+        return dict(self.request("POST", "reset"))

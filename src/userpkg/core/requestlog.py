@@ -35,6 +35,7 @@ class RequestEntry:
     latency_ms: float
     attributed: bool = True
     sign_information: str | None = None
+    fault_id: str | None = None
 
 
 class RequestLog:

@@ -27,6 +27,7 @@ class ResponseSigning:
         authenticated_brand: str | None,
         authorization: str | None,
         requested_key: str | None,
+        timestamp: int | None = None,
     ) -> dict[str, str]:
         """Signature headers; only an authenticated brand can receive (and use up) a probe."""
         brand_id = authenticated_brand
@@ -36,4 +37,4 @@ class ResponseSigning:
             brand_id = claimed.group(1) if claimed else None
         brand = self._brands.get(brand_id) if brand_id else None
         key_id = (brand.response_key_id(requested_key) if brand else None) or self._default
-        return self._keys.signer(key_id).headers(body, probe=probe)
+        return self._keys.signer(key_id).headers(body, timestamp=timestamp, probe=probe)
