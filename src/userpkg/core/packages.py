@@ -196,26 +196,25 @@ class Packages:
                     "/upload_id",
                 )
             now = self._clock.now()
-            failed = {
-                "state": ProcessState.FAILED.value,
-                "phase": "done",
-                "return_message": fail_with,
-                "finish_time": now,
+            task: dict[str, Any] = {
+                "user_package_id": package_id,
+                "upload_id": upload_id,
+                "brand_id": brand_id,
+                "state": ProcessState.PROCESSING.value,
+                "phase": "queued",
+                "return_message": "success",
+                "submit_time": now,
+                "effective_time": effective_time(now, self._settings.sync_delay),
+                "attempts": 0,
             }
-            conn.execute(
-                insert(expand_tasks).values(
-                    user_package_id=package_id,
-                    upload_id=upload_id,
-                    brand_id=brand_id,
-                    state=ProcessState.PROCESSING.value,
-                    phase="queued",
-                    return_message="success",
-                    submit_time=now,
-                    effective_time=effective_time(now, self._settings.sync_delay),
-                    attempts=0,
-                    **(failed if fail_with is not None else {}),
-                )
-            )
+            if fail_with is not None:
+                task |= {
+                    "state": ProcessState.FAILED.value,
+                    "phase": "done",
+                    "return_message": fail_with,
+                    "finish_time": now,
+                }
+            conn.execute(insert(expand_tasks).values(**task))
             conn.execute(
                 update(uploads)
                 .where(uploads.c.upload_id == upload_id)
