@@ -102,13 +102,15 @@ def test_error_answers_signed_errors_and_does_not_carry_the_request_out(
     rule = sb.admin.add_fault(
         "expand", "error", status=503, code="SYSTEM_ERROR", retry_after=7, times=2
     )
-    assert rule["remaining"] == 2 and rule["fault_id"]
+    assert rule["remaining"] == 2
+    assert rule["fault_id"]
     for _ in range(2):
         answer = brand.expand(package(sb), upload_id)
         assert answer.status_code == 503
         assert answer.headers["Retry-After"] == "7"
         body = brand.verified(answer)
-        assert body["code"] == "SYSTEM_ERROR" and "injected" in body["message"]
+        assert body["code"] == "SYSTEM_ERROR"
+        assert "injected" in body["message"]
     assert [t["upload_id"] for t in sb.admin.tasks(package(sb))].count(upload_id) == 0
     assert sb.admin.faults() == []
     done = brand.expand(package(sb), upload_id)
@@ -199,7 +201,8 @@ def test_wrong_serial_names_a_key_nobody_holds(sb: Sandbox, brand: SigningBrand)
     sb.admin.add_fault("init_upload", "wrong_serial")
     answer = brand.init_upload(b"w" * 28 + b"\n")
     serial = answer.headers["Wechatpay-Serial"]
-    assert serial.startswith("PUB_KEY_ID_") and serial != sb.manifest["platform_public_key_id"]
+    assert serial.startswith("PUB_KEY_ID_")
+    assert serial != sb.manifest["platform_public_key_id"]
     with pytest.raises(ResponseVerificationError, match="signed with key"):
         brand.verified(answer)
     with pytest.raises(OperatorError) as unknown:
@@ -244,7 +247,8 @@ def test_rules_apply_only_after_authentication(sb: Sandbox, brand: SigningBrand)
         b"{}",
         signed_body=b"something else",
     )
-    assert forged.status_code == 401 and forged.json()["code"] == "SIGN_ERROR"
+    assert forged.status_code == 401
+    assert forged.json()["code"] == "SIGN_ERROR"
     assert [r["remaining"] for r in sb.admin.faults()] == [1]
     assert brand.init_upload(b"a" * 28 + b"\n").status_code == 500
     assert sb.admin.faults() == []
@@ -296,7 +300,8 @@ def test_delete_and_unknown_fault_id(sb: Sandbox, brand: SigningBrand) -> None:
     assert sb.admin.faults() == []
     with pytest.raises(OperatorError) as gone:
         sb.admin.delete_fault(rule["fault_id"])
-    assert gone.value.status == 404 and gone.value.code == "NOT_FOUND"
+    assert gone.value.status == 404
+    assert gone.value.code == "NOT_FOUND"
     with pytest.raises(OperatorError) as no_brand:
         sb.admin.add_fault("expand", "drop", brand_id="NoSuchBrand")
     assert no_brand.value.status == 404
@@ -307,4 +312,3 @@ def test_rules_of_one_brand_leave_another_alone(sb: Sandbox, brand: SigningBrand
     sb.admin.add_fault("*", "error", status=500, brand_id=other.brand_id)
     assert brand.init_upload(b"b" * 28 + b"\n").status_code == 200
     assert other.init_upload(b"b" * 28 + b"\n").status_code == 500
-
