@@ -20,26 +20,16 @@ import pytest
 from userpkg.client.operator import OperatorError
 from userpkg.protocol import ResponseValidator, load_private_key, load_public_key
 from userpkg.protocol.responses import ResponseVerificationError
-from userpkg.testing import Sandbox, sandbox
+from userpkg.testing import Sandbox
 
-from .databases import PG_URL, SKIP_PG, fresh_postgres
 from .support import Operator, SigningBrand
 
-FAST = ("--rate-limit", "1000", "--rate-burst", "1000")
 
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres-2-processes"])
-def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    if request.param == "sqlite":
-        with sandbox(users=50, extra_args=FAST) as running:
-            yield running
-        return
-    if PG_URL is None:
-        pytest.skip(SKIP_PG)
-    with fresh_postgres() as url:
-        args = (*FAST, "--db", url, "--workers", "2")
-        with sandbox(users=50, extra_args=args) as running:
-            yield running
+@pytest.fixture
+def sb(sandbox_service: Sandbox) -> Iterator[Sandbox]:
+    yield sandbox_service
+    for rule in sandbox_service.admin.faults():
+        sandbox_service.admin.delete_fault(rule["fault_id"])
 
 
 def signing_brand(sb: Sandbox) -> SigningBrand:

@@ -10,11 +10,14 @@ request in flight sees either the old state or the new one, never rows without t
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from userpkg.core.service import Service
+from userpkg.protocol import ApiProblem, ErrorCode
 from userpkg.store.schema import (
     blob_chunks,
     brands,
@@ -22,13 +25,29 @@ from userpkg.store.schema import (
     fault_rules,
     member_chunks,
     rate_buckets,
-    request_log,
     upload_parts,
     uploads,
     user_packages,
 )
 
 log = logging.getLogger(__name__)
+
+LOCKED = (
+    "expand_tasks",
+    "upload_parts",
+    "uploads",
+    "member_chunks",
+    "user_packages",
+    "fault_rules",
+    "request_log",
+    "rate_buckets",
+    "blob_chunks",
+    "brands",
+    "service_state",
+)
+LOCK_NOT_AVAILABLE = "55P03"
+LOCK_ATTEMPTS = 200
+LOCK_PAUSE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -43,9 +62,28 @@ class ResetReport:
 
 def reset_sandbox(service: Service) -> ResetReport:
     """Empty every package and forget every upload, task, rule and logged request."""
-    service.request_log.flush()
+    for _ in range(LOCK_ATTEMPTS):
+        try:
+            return _reset(service)
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+        time.sleep(LOCK_PAUSE_SECONDS)
+    raise ApiProblem(
+        ErrorCode.SYSTEM_ERROR,
+        "the sandbox stayed too busy to reset for 10 s; stop sending requests and retry",
+        status=503,
+    )
+
+
+def _reset(service: Service) -> ResetReport:
     db = service.db
     with db.transaction() as conn:
+        if not db.is_sqlite:
+            # Every table the reset changes, at once or not at all (EXCLUSIVE: no row locks of
+            # others either, plain reads go on). Waiting while holding some could deadlock with
+            # a request that holds the others, and that request would fail.
+            conn.execute(text(f"LOCK TABLE {', '.join(LOCKED)} IN EXCLUSIVE MODE NOWAIT"))
         upload_rows = conn.execute(select(uploads.c.upload_id, uploads.c.resource_id)).all()
         deltas = conn.execute(
             select(expand_tasks.c.user_package_id, expand_tasks.c.delta).where(
@@ -59,7 +97,7 @@ def reset_sandbox(service: Service) -> ResetReport:
         conn.execute(delete(uploads))
         conn.execute(delete(member_chunks))
         conn.execute(delete(fault_rules))
-        conn.execute(delete(request_log))
+        service.request_log.clear(conn, time.time())
         conn.execute(delete(rate_buckets))
         conn.execute(update(brands).values(signtest_pending=False))
         service.clock.rewind(conn)
