@@ -256,20 +256,9 @@ def test_cli_through_every_fault_kind(sb: Sandbox, tmp_path: Path) -> None:
     assert sb.admin.faults() == []
     assert [t["upload_id"] for t in sb.admin.tasks(package)].count(upload_id) == 1
 
-    second = cli(
-        sb,
-        "upload",
-        str(csv_file(tmp_path)),
-        "--data-type",
-        "openid",
-        "--package-type",
-        "targeted-exposure",
-        "--description",
-        "a file for the CLI fault test",
-    )
-    assert second.returncode == 0, second.stderr
+    second = Sdk(sb, "sync", tmp_path / "states").upload(csv_file(tmp_path))
     sb.admin.add_fault("expand", "task_failed", message="injected for the CLI")
-    failed = cli(sb, "expand", package, second.stdout.split()[-1], "--wait")
+    failed = cli(sb, "expand", package, second, "--wait")
     assert failed.returncode == 1
     assert "FAILED" in failed.stdout
     assert "injected for the CLI" in failed.stderr
