@@ -91,12 +91,7 @@ class FaultRules:
         if not gone:
             raise not_found(f"fault rule {fault_id[:64]} of brand {brand_id[:32]}")
 
-    def take(self, brand_id: str, endpoint: str, *, new_task: bool = True) -> Fault | None:
-        """Use up one use of the oldest rule matching this request, or None.
-
-        The cheap read finds a candidate without a write lock (most requests have none);
-        the guarded UPDATE decides. Losing the race to another process means looking again.
-        """
+    def _where(self, brand_id: str, endpoint: str, new_task: bool) -> list[Any]:
         where = [
             fault_rules.c.brand_id == brand_id,
             fault_rules.c.remaining > 0,
@@ -104,14 +99,27 @@ class FaultRules:
         ]
         if not new_task:
             where.append(fault_rules.c.kind != FaultKind.TASK_FAILED.value)
+        return where
+
+    def candidate(self, brand_id: str, endpoint: str, *, new_task: bool = True) -> str | None:
+        """The fault_id of the oldest rule matching this request: one indexed read, no lock,
+        cheap enough for the event loop (most requests find none)."""
+        with self._db.read(snapshot=False) as conn:
+            found = conn.execute(
+                select(fault_rules.c.fault_id)
+                .where(and_(*self._where(brand_id, endpoint, new_task)))
+                .order_by(fault_rules.c.id)
+                .limit(1)
+            ).scalar()
+        return None if found is None else str(found)
+
+    def take(self, brand_id: str, endpoint: str, *, new_task: bool = True) -> Fault | None:
+        """Use up one use of the oldest rule matching this request, or None.
+
+        The guarded UPDATE decides; losing the race to another process means looking again.
+        """
         for _ in range(TAKE_ATTEMPTS):
-            with self._db.read(snapshot=False) as conn:
-                candidate = conn.execute(
-                    select(fault_rules.c.fault_id)
-                    .where(and_(*where))
-                    .order_by(fault_rules.c.id)
-                    .limit(1)
-                ).scalar()
+            candidate = self.candidate(brand_id, endpoint, new_task=new_task)
             if candidate is None:
                 return None
             with self._db.statement() as conn:

@@ -39,9 +39,10 @@ class FaultHook:
         """Take this request's rule, if any; an answer returned here replaces the real one."""
         if not self._service.settings.faults_enabled:
             return None
-        fault = await run_in_threadpool(
-            self._service.faults.take, brand_id, request.state.endpoint, new_task=new_task
-        )
+        rules, endpoint = self._service.faults, request.state.endpoint
+        if rules.candidate(brand_id, endpoint, new_task=new_task) is None:
+            return None
+        fault = await run_in_threadpool(rules.take, brand_id, endpoint, new_task=new_task)
         if fault is None:
             return None
         request.state.fault = fault
