@@ -294,12 +294,12 @@ def test_delete_and_unknown_fault_id(sb: Sandbox, brand: SigningBrand) -> None:
     assert gone.value.status == 404
     assert gone.value.code == "NOT_FOUND"
     with pytest.raises(OperatorError) as no_brand:
-        sb.admin.add_fault("expand", "drop", brand_id="NoSuchBrand")
+        sb.admin.operator.add_fault("NoSuchBrand", {"endpoint": "expand", "kind": "drop"})
     assert no_brand.value.status == 404
 
 
 def test_rules_of_one_brand_leave_another_alone(sb: Sandbox, brand: SigningBrand) -> None:
     other = Operator(sb.base_url, sb.manifest["admin_token"]).new_brand()
-    sb.admin.add_fault("*", "error", status=500, brand_id=other.brand_id)
+    sb.admin.operator.add_fault(other.brand_id, {"endpoint": "*", "kind": "error", "status": 500})
     assert brand.init_upload(b"b" * 28 + b"\n").status_code == 200
     assert other.init_upload(b"b" * 28 + b"\n").status_code == 500

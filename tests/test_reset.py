@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ from userpkg.core.settings import Settings
 from userpkg.protocol import DataType, PackageType
 from userpkg.testing import Sandbox
 
-from .processes import ServiceProcess
+from .processes import USERPKG, ServiceProcess
 from .support import LiveServer
 from .test_faults import signing_brand
 
@@ -65,7 +68,15 @@ def test_reset_empties_packages_and_keeps_credentials_and_ids(sb: Sandbox, tmp_p
     sb.admin.advance_clock(3600)
     first_user = sb.admin.request("GET", "users", params={"limit": 1})["data"][0]["user_id"]
 
-    sb.admin.reset()
+    by_hand = subprocess.run(
+        [*USERPKG, "admin", "--url", sb.base_url, "--json", "reset"],
+        env={**os.environ, "USERPKG_ADMIN_TOKEN": sb.manifest["admin_token"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert by_hand.returncode == 0, by_hand.stderr
+    assert json.loads(by_hand.stdout)["reset"]["uploads"] >= 1
 
     for package_id in sb.package_ids.values():
         assert sb.admin.member_count(package_id) == 0
@@ -127,11 +138,12 @@ def test_outside_a_sandbox_faults_and_reset_are_404(tmp_path: Path) -> None:
     live = LiveServer(Settings(data_dir=tmp_path / "data"))
     try:
         brand = live.new_brand()
-        admin = OperatorClient(live.base_url, live.service.admin_token).for_brand(brand.brand_id)
+        admin = OperatorClient(live.base_url, live.service.admin_token)
+        brand_id = brand.brand_id
         for call in (
-            lambda: admin.add_fault("expand", "drop"),
-            admin.faults,
-            lambda: admin.delete_fault("fault_x"),
+            lambda: admin.add_fault(brand_id, {"endpoint": "expand", "kind": "drop"}),
+            lambda: admin.faults(brand_id),
+            lambda: admin.delete_fault(brand_id, "fault_x"),
             admin.reset,
         ):
             with pytest.raises(OperatorError) as missing:
@@ -154,9 +166,16 @@ def test_serve_faults_enables_rules_but_not_reset(tmp_path: Path) -> None:
         process.wait_healthy()
         with OperatorClient(process.base_url, token) as admin:
             brand_id = admin.request("POST", "brands", {"name": "faults on"})["brand_id"]
-            admin.for_brand(brand_id)
-            rule = admin.add_fault("expand", "error", status=429, code="RATELIMIT_EXCEEDED")
-            assert [r["fault_id"] for r in admin.faults()] == [rule["fault_id"]]
+            rule = admin.add_fault(
+                brand_id,
+                {
+                    "endpoint": "expand",
+                    "kind": "error",
+                    "status": 429,
+                    "code": "RATELIMIT_EXCEEDED",
+                },
+            )
+            assert [r["fault_id"] for r in admin.faults(brand_id)] == [rule["fault_id"]]
             with pytest.raises(OperatorError) as no_reset:
                 admin.reset()
             assert no_reset.value.status == 404

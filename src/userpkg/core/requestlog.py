@@ -155,6 +155,7 @@ def entry_view(row: dict[str, Any]) -> dict[str, Any]:
         "request_id": row["request_id"],
         "auth": row["auth"],
         "latency_ms": row["latency_ms"],
+        "fault_id": row["fault_id"],
     }
     if not row["attributed"]:
         view["claimed_brand_id"] = row["brand_id"]

@@ -10,6 +10,7 @@ With pytest, the `userpkg_sandbox` fixture (registered by this package's `pytest
 point) yields the same object for each test.
 """
 
+from userpkg.testing.admin import SandboxAdmin
 from userpkg.testing.sandbox import DEFAULT_USERS, Sandbox, SandboxStartError, sandbox
 
-__all__ = ["DEFAULT_USERS", "Sandbox", "SandboxStartError", "sandbox"]
+__all__ = ["DEFAULT_USERS", "Sandbox", "SandboxAdmin", "SandboxStartError", "sandbox"]

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from userpkg.client.operator import OperatorClient
+from userpkg.testing.admin import SandboxAdmin
 
 DEFAULT_USERS = 1_000
 """Users a kit sandbox provisions: enough to match files against, quick to create."""
@@ -39,7 +40,7 @@ class Sandbox:
     brand_id: str
     package_ids: dict[str, str]
     """Package type (`USER_PACKAGE_TYPE_…`) → user_package_id."""
-    admin: OperatorClient
+    admin: SandboxAdmin
     data_dir: Path
     log_path: Path
 
@@ -131,8 +132,8 @@ def sandbox(
                 raise SandboxStartError(f"no free port after {PORT_ATTEMPTS} tries")
             try:
                 manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
-                admin = OperatorClient(base_url, manifest["admin_token"]).for_brand(
-                    manifest["brand_id"]
+                admin = SandboxAdmin(
+                    OperatorClient(base_url, manifest["admin_token"]), manifest["brand_id"]
                 )
                 try:
                     yield Sandbox(
