@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 
 from userpkg.core.settings import Settings, SyncDelay
 from userpkg.protocol import load_private_key, load_public_key
+from userpkg.testing import Sandbox, sandbox
 
-from .databases import PG_URL, SKIP_PG, database_url
+from .databases import PG_URL, SKIP_PG, database_url, fresh_postgres
 from .support import PART_SIZE, LiveServer, World, build_world, write_credentials
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,3 +100,21 @@ def _private_xdg_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Client journals and upload state go to the test's own directories, never the user's."""
     for name in ("XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
         monkeypatch.setenv(name, str(tmp_path / "xdg" / name.lower()))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres-2-processes"])
+def sandbox_service(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """A `serve --sandbox` process (on PostgreSQL: two API processes), shared by the fault,
+    reset and SDK tests; each test leaves no fault rules behind."""
+    fast = ("--rate-limit", "1000", "--rate-burst", "1000")
+    if request.param == "sqlite":
+        with sandbox(users=50, extra_args=fast) as running:
+            yield running
+        return
+    if PG_URL is None:
+        pytest.skip(SKIP_PG)
+    with (
+        fresh_postgres() as url,
+        sandbox(users=50, extra_args=(*fast, "--db", url, "--workers", "2")) as running,
+    ):
+        yield running

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from userpkg.cli import admin_brands, admin_packages
+from userpkg.cli import admin_brands, admin_packages, admin_reset
 from userpkg.cli.operator_session import Session
 
 app = typer.Typer(
@@ -67,3 +67,4 @@ app.add_typer(admin_packages.packages, name="packages")
 app.add_typer(admin_packages.members, name="members")
 app.add_typer(admin_packages.users, name="users")
 app.add_typer(admin_packages.clock, name="clock")
+app.command("reset")(admin_reset.reset)

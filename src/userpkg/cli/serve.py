@@ -88,6 +88,12 @@ def serve(
     max_connections: Annotated[
         int, typer.Option(min=1, help="Open connections per API process; more are closed at once.")
     ] = MAX_CONNECTIONS,
+    faults: Annotated[
+        bool,
+        typer.Option(
+            "--faults", help="Allow fault rules (/admin/v1/brands/…/faults) outside a sandbox."
+        ),
+    ] = False,
 ) -> None:
     """Run the service: the brand API, the operator API and (unless told not to) task processing."""
     taken = port_taken(host, port)
@@ -115,6 +121,7 @@ def serve(
         processing=not no_processing,
         blob_dir=blob_dir,
         shared_limits=workers > 1,
+        faults=faults,
     )
     if sandbox_mode:
         service = Service(settings)

@@ -4,7 +4,8 @@ Every request is signed; every response is verified (serial, age, signature) bef
 is believed. 429, 5xx and connection errors are retried with exponential backoff and jitter,
 honouring Retry-After, each try signed anew (fresh nonce and timestamp) over the very same
 body bytes. With `failover=True` a connection error moves from the public host to WeChat
-Pay's backup host; `failover="https://…"` names the backup host explicitly.
+Pay's backup host; `failover="https://…"` names the backup host explicitly. Every try and its
+answer go to the `userpkg.client.wire` logger at DEBUG (see `userpkg.client.wire`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from userpkg.client import wire
 from userpkg.client.credentials import BACKUP_HOST, PUBLIC_HOST, Credentials
 from userpkg.client.errors import ApiError, SignatureError, TransportFailure
 from userpkg.protocol import (
@@ -303,14 +305,18 @@ class BrandClient:
         for wait, host in attempts:
             if wait:
                 self._sleep(wait)
+            request = self._exchange.request(call, host)
+            wire.sent(request, call.signed_body)
             try:
-                response = self._http.send(self._exchange.request(call, host))
+                response = self._http.send(request)
             except httpx.TransportError as exc:
+                wire.no_answer(request, exc)
                 fatal = deterministic(exc, host)
                 if fatal is not None:
                     raise fatal from None
                 attempts.no_answer(exc)
                 continue
+            wire.received(request, response)
             data = self._exchange.verdict(response)
             if data is not None:
                 return data
@@ -362,19 +368,27 @@ class AsyncBrandClient:
         self._exchange = _Exchange(credentials, retries or RetryPolicy(), failover, clock)
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
 
+    @property
+    def credentials(self) -> Credentials:
+        return self._exchange.credentials
+
     async def send(self, call: Call) -> dict[str, Any]:
         attempts = _Attempts(self._exchange)
         for wait, host in attempts:
             if wait:
                 await asyncio.sleep(wait)
+            request = self._exchange.request(call, host)
+            wire.sent(request, call.signed_body)
             try:
-                response = await self._http.send(self._exchange.request(call, host))
+                response = await self._http.send(request)
             except httpx.TransportError as exc:
+                wire.no_answer(request, exc)
                 fatal = deterministic(exc, host)
                 if fatal is not None:
                     raise fatal from None
                 attempts.no_answer(exc)
                 continue
+            wire.received(request, response)
             data = self._exchange.verdict(response)
             if data is not None:
                 return data

@@ -241,3 +241,8 @@ class OperatorClient:
                 str(payload.get("message", response.reason_phrase)),
             )
         return dict(payload)
+
+    def reset(self) -> dict[str, Any]:
+        """Back to the freshly provisioned sandbox (sandbox only): packages empty, uploads,
+        tasks, fault rules and the request log gone; brand, keys and package ids kept."""
+        return dict(self.request("POST", "reset"))

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from userpkg.client.client import BrandClient
+from userpkg.client.credentials import Credentials
 from userpkg.client.errors import ApiError
 from userpkg.client.journal import Journal, Piece, Push, now
 from userpkg.protocol import DataType, PackageType, ProcessState
-from userpkg.protocol.models import ExpandResponse, UserPackageFileInfo
+from userpkg.protocol.models import ExpandResponse, InitUploadResponse, UserPackageFileInfo
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+POLL_FIRST, POLL_GROWTH, POLL_MAX = 0.2, 1.5, 30.0
 READ = 1 << 20
 Progress = Callable[[int], None]
 
@@ -90,6 +92,112 @@ class UploadState:
         os.replace(tmp, path)
 
 
+@dataclass
+class UploadPlan:
+    """One file's upload as resumable steps, shared by `Uploader` and `AsyncUploader`.
+
+    The plan owns the state file: which upload the bytes went to, under which filename, and
+    which parts the service acknowledged. The uploaders only decide how the calls are made.
+    """
+
+    path: Path
+    offset: int
+    size: int
+    digest: str
+    filename: str
+    key: str
+    state_path: Path
+    state: UploadState | None
+
+    @classmethod
+    def make(
+        cls,
+        credentials: Credentials,
+        states: Path,
+        path: Path,
+        offset: int = 0,
+        length: int | None = None,
+        piece: str | None = None,
+        tag: str | None = None,
+    ) -> UploadPlan:
+        """An unfinished upload of the same bytes (and `tag`, a push's id) resumes."""
+        digest, size = file_digest(path, offset, length)
+        where = f"{credentials.base_url}|{credentials.brand_id}|{path.resolve()}"
+        key = f"{where}|{offset}|{size}|{digest}|{tag or ''}"
+        state_path = states / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
+        state = UploadState.load(state_path, key)
+        if state is None:
+            filename = upload_filename(path, tag or secrets.token_hex(4), piece)
+        else:
+            filename = state.filename or upload_filename(path, digest[:8], piece)
+        return cls(path, offset, size, digest, filename, key, state_path, state)
+
+    def file_info(
+        self, data_type: DataType, package_type: PackageType, description: str
+    ) -> UserPackageFileInfo:
+        return UserPackageFileInfo(
+            filename=self.filename,
+            digest=self.digest,
+            file_size=self.size,
+            package_type=package_type,
+            data_type=data_type,
+            description=description,
+        )
+
+    def opened(self, answer: InitUploadResponse) -> UploadState:
+        """Remember the new upload before any part is sent, so a crash can resume it."""
+        self.state = UploadState(
+            self.key,
+            answer.upload_id,
+            answer.part_size,
+            answer.part_count,
+            answer.expire_time,
+            self.filename,
+        )
+        self.state.save(self.state_path)
+        return self.state
+
+    @property
+    def upload_id(self) -> str:
+        assert self.state is not None, "open the upload first"
+        return self.state.upload_id
+
+    def _length(self, number: int) -> int:
+        assert self.state is not None
+        return min(self.state.part_size, self.size - (number - 1) * self.state.part_size)
+
+    def done_bytes(self) -> int:
+        return 0 if self.state is None else sum(self._length(n) for n in self.state.done)
+
+    def todo(self) -> list[int]:
+        assert self.state is not None
+        done = set(self.state.done)
+        return [n for n in range(1, self.state.part_count + 1) if n not in done]
+
+    def part(self, number: int) -> tuple[bytes, str]:
+        """The part's bytes, read by offset, and their SHA-256."""
+        assert self.state is not None
+        with self.path.open("rb") as handle:
+            handle.seek(self.offset + (number - 1) * self.state.part_size)
+            data = handle.read(self._length(number))
+        return data, hashlib.sha256(data).hexdigest()
+
+    def acknowledged(self, number: int) -> int:
+        """Record an acknowledged part; returns its size for progress."""
+        assert self.state is not None
+        self.state.done.append(number)
+        self.state.save(self.state_path)
+        return self._length(number)
+
+    def failed(self, error: ApiError) -> None:
+        """An expired upload cannot be resumed: forget it, so the next try starts afresh."""
+        if error.code in ("NOT_FOUND", "INVALID_REQUEST") and "expired" in error.message:
+            self.state_path.unlink(missing_ok=True)
+
+    def finished(self) -> None:
+        self.state_path.unlink(missing_ok=True)
+
+
 class Uploader:
     def __init__(
         self,
@@ -119,75 +227,35 @@ class Uploader:
 
         An unfinished upload of the same bytes (and `tag`, a push's id) resumes.
         """
-        digest, size = file_digest(path, offset, length)
-        creds = self.client.credentials
-        key = f"{creds.base_url}|{creds.brand_id}|{path.resolve()}|{offset}|{size}|{digest}"
-        key += f"|{tag or ''}"
-        state_path = self.states / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
-        state = UploadState.load(state_path, key)
-        if state is None:
-            filename = upload_filename(path, tag or secrets.token_hex(4), piece)
-            info = UserPackageFileInfo(
-                filename=filename,
-                digest=digest,
-                file_size=size,
-                package_type=package_type,
-                data_type=data_type,
-                description=description,
+        plan = UploadPlan.make(
+            self.client.credentials, self.states, path, offset, length, piece, tag
+        )
+        if plan.state is None:
+            plan.opened(
+                self.client.init_upload(plan.file_info(data_type, package_type, description))
             )
-            opened = self.client.init_upload(info)
-            state = UploadState(
-                key,
-                opened.upload_id,
-                opened.part_size,
-                opened.part_count,
-                opened.expire_time,
-                filename,
-            )
-            state.save(state_path)
-        filename = state.filename or upload_filename(path, digest[:8], piece)
-        if state.done and progress is not None:
-            progress(
-                sum(min(state.part_size, size - (n - 1) * state.part_size) for n in state.done)
-            )
+        elif progress is not None:
+            progress(plan.done_bytes())
         try:
-            self._send_parts(path, offset, size, filename, state, state_path, progress)
-            self.client.merge(state.upload_id)
+            self._send_parts(plan, progress)
+            self.client.merge(plan.upload_id)
         except ApiError as exc:
-            if exc.code in ("NOT_FOUND", "INVALID_REQUEST") and "expired" in exc.message:
-                state_path.unlink(missing_ok=True)
+            plan.failed(exc)
             raise
-        state_path.unlink(missing_ok=True)
-        return state.upload_id
+        plan.finished()
+        return plan.upload_id
 
-    def _send_parts(
-        self,
-        path: Path,
-        offset: int,
-        size: int,
-        filename: str,
-        state: UploadState,
-        state_path: Path,
-        progress: Progress | None,
-    ) -> None:
-        todo = [n for n in range(1, state.part_count + 1) if n not in set(state.done)]
-
+    def _send_parts(self, plan: UploadPlan, progress: Progress | None) -> None:
         def send(number: int) -> int:
-            start = (number - 1) * state.part_size
-            length = min(state.part_size, size - start)
-            with path.open("rb") as handle:
-                handle.seek(offset + start)
-                data = handle.read(length)
-            digest = hashlib.sha256(data).hexdigest()
-            self.client.upload_part(state.upload_id, number, data, digest, filename)
+            data, digest = plan.part(number)
+            self.client.upload_part(plan.upload_id, number, data, digest, plan.filename)
             return number
 
         with ThreadPoolExecutor(self.parallel) as pool:
-            for number in pool.map(send, todo):
-                state.done.append(number)
-                state.save(state_path)
+            for number in pool.map(send, plan.todo()):
+                sent = plan.acknowledged(number)
                 if progress is not None:
-                    progress(min(state.part_size, size - (number - 1) * state.part_size))
+                    progress(sent)
 
     def push(
         self,
@@ -290,7 +358,7 @@ class Uploader:
     ) -> ExpandResponse:
         """Poll the expand until it is final (or `timeout` passes), backing off 0.2 s → 30 s."""
         started = time.monotonic()
-        delay = 0.2
+        delay = POLL_FIRST
         while True:
             answer = self.client.expand(package_id, upload_id)
             waited = time.monotonic() - started
@@ -302,7 +370,7 @@ class Uploader:
                 raise WaitTimeout(package_id, upload_id, answer, waited)
             pause = delay if timeout is None else min(delay, max(0.0, timeout - waited))
             time.sleep(pause)
-            delay = min(delay * 1.5, 30.0)
+            delay = min(delay * POLL_GROWTH, POLL_MAX)
 
 
 def split_points(path: Path, max_bytes: int = MAX_FILE_BYTES) -> list[tuple[int, int]]:

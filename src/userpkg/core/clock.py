@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import Connection, delete
+
 from userpkg.store.database import Database
+from userpkg.store.schema import service_state
 from userpkg.store.state import get_value, locked_value, set_value
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -41,3 +44,7 @@ class ServiceClock:
             new = int(locked_value(conn, _OFFSET, "0")) + seconds
             set_value(conn, _OFFSET, str(new))
         return int(self._real()) + new
+
+    def rewind(self, conn: Connection) -> None:
+        """Back to real time, inside the caller's transaction (a sandbox reset)."""
+        conn.execute(delete(service_state).where(service_state.c.name == _OFFSET))

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, or_, select, update
 
-from userpkg.core.faults import crash_point
+from userpkg.core.crashpoints import crash_point
 from userpkg.store.database import Database
 from userpkg.store.schema import expand_tasks
 

@@ -168,8 +168,14 @@ class Packages:
             raise _used_elsewhere(upload_id)
         return row.return_message, row.state
 
-    def expand(self, brand_id: str, package_id: str, upload_id: str) -> tuple[str, str]:
-        """Create the task, or report the existing one's state: (return_message, state)."""
+    def expand(
+        self, brand_id: str, package_id: str, upload_id: str, *, fail_with: str | None = None
+    ) -> tuple[str, str]:
+        """Create the task, or report the existing one's state: (return_message, state).
+
+        `fail_with` (a `task_failed` fault rule) accepts the expand as usual but records the
+        task as already FAILED with that message, so the next poll sees it fail.
+        """
         with self._db.transaction() as conn:
             package = self._package(conn, package_id)
             if package is None or package.brand_id != brand_id:
@@ -190,20 +196,26 @@ class Packages:
                     "/upload_id",
                 )
             now = self._clock.now()
-            conn.execute(
-                insert(expand_tasks).values(
-                    user_package_id=package_id,
-                    upload_id=upload_id,
-                    brand_id=brand_id,
-                    state=ProcessState.PROCESSING.value,
-                    phase="queued",
-                    return_message="success",
-                    submit_time=now,
-                    effective_time=effective_time(now, self._settings.sync_delay),
-                    attempts=0,
-                    errors=0,
-                )
-            )
+            task: dict[str, Any] = {
+                "user_package_id": package_id,
+                "upload_id": upload_id,
+                "brand_id": brand_id,
+                "state": ProcessState.PROCESSING.value,
+                "phase": "queued",
+                "return_message": "success",
+                "submit_time": now,
+                "effective_time": effective_time(now, self._settings.sync_delay),
+                "attempts": 0,
+                "errors": 0,
+            }
+            if fail_with is not None:
+                task |= {
+                    "state": ProcessState.FAILED.value,
+                    "phase": "done",
+                    "return_message": fail_with,
+                    "finish_time": now,
+                }
+            conn.execute(insert(expand_tasks).values(**task))
             conn.execute(
                 update(uploads)
                 .where(uploads.c.upload_id == upload_id)

@@ -21,8 +21,8 @@ from sqlalchemy import Connection, Row, func, select, update
 
 from userpkg.core.brands import Brands
 from userpkg.core.clock import ServiceClock, rfc3339
+from userpkg.core.crashpoints import crash_point
 from userpkg.core.directory import Directory
-from userpkg.core.faults import crash_point
 from userpkg.core.leases import TaskLeases
 from userpkg.core.matching import Matcher
 from userpkg.core.settings import Settings

@@ -13,13 +13,16 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select
 
 from userpkg.core.clock import rfc3339
 from userpkg.store.database import Database
 from userpkg.store.schema import request_log
+from userpkg.store.state import get_value, set_value
 
 log = logging.getLogger(__name__)
+
+CLEARED_AT = "request_log_cleared_at"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class RequestEntry:
     latency_ms: float
     attributed: bool = True
     sign_information: str | None = None
+    fault_id: str | None = None
 
 
 class RequestLog:
@@ -76,8 +80,12 @@ class RequestLog:
                 batch, self._pending = self._pending, []
             if not batch:
                 return
-            scopes = {_scope(e.brand_id if e.attributed else None) for e in batch}
             with self._db.transaction(durable=False) as conn:
+                cleared = float(get_value(conn, CLEARED_AT) or 0)
+                batch = [entry for entry in batch if entry.time >= cleared]
+                if not batch:
+                    return
+                scopes = {_scope(e.brand_id if e.attributed else None) for e in batch}
                 conn.execute(insert(request_log), [asdict(entry) for entry in batch])
                 for scope in scopes:
                     cutoff = conn.execute(
@@ -89,6 +97,13 @@ class RequestLog:
                     ).scalar()
                     if cutoff is not None:
                         conn.execute(delete(request_log).where(scope, request_log.c.id <= cutoff))
+
+    def clear(self, conn: Connection, now: float) -> None:
+        """Forget every entry, also those other processes still hold unwritten (a reset)."""
+        with self._lock:
+            self._pending = []
+        conn.execute(delete(request_log))
+        set_value(conn, CLEARED_AT, repr(now))
 
     def recent(
         self,
@@ -140,6 +155,7 @@ def entry_view(row: dict[str, Any]) -> dict[str, Any]:
         "request_id": row["request_id"],
         "auth": row["auth"],
         "latency_ms": row["latency_ms"],
+        "fault_id": row["fault_id"],
     }
     if not row["attributed"]:
         view["claimed_brand_id"] = row["brand_id"]

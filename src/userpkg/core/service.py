@@ -13,6 +13,7 @@ from pyroaring import BitMap
 from userpkg.core.brands import Brands
 from userpkg.core.clock import ServiceClock
 from userpkg.core.directory import Directory
+from userpkg.core.faults import FaultRules
 from userpkg.core.leases import owner_name
 from userpkg.core.matching import Matcher
 from userpkg.core.packages import Packages
@@ -68,6 +69,7 @@ class Service:
             else RateLimiter(settings.rate_per_second, settings.rate_burst)
         )
         self.request_log = RequestLog(self.db, settings.request_log_keep)
+        self.faults = FaultRules(self.db, self.brands, self.clock)
         self.admin_token = settings.admin_token or self._stored_admin_token()
         self.default_key_id = self.keys.default_key_id()
         self._stop = threading.Event()

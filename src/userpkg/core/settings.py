@@ -55,6 +55,12 @@ class Settings:
     blob_dir: Path | None = None
     shared_limits: bool = False
     processing: bool = True
+    faults: bool = False
+
+    @property
+    def faults_enabled(self) -> bool:
+        """Fault rules (SPEC §10) exist in a sandbox and where `serve --faults` asked for them."""
+        return self.sandbox or self.faults
 
     @property
     def max_part_body(self) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from userpkg.core.clock import ServiceClock, rfc3339
-from userpkg.core.faults import crash_point
+from userpkg.core.crashpoints import crash_point
 from userpkg.core.settings import Settings
 from userpkg.protocol import ApiProblem, ErrorCode, ProcessState
 from userpkg.protocol.errors import invalid_request, param_error

@@ -51,6 +51,7 @@ from userpkg.server.admin_models import (
     UserView,
 )
 from userpkg.server.bodies import read_limited
+from userpkg.server.fault_api import fault_router
 from userpkg.server.openapi import ADMIN_ERRORS, json_body
 
 M = TypeVar("M", bound=BaseModel)
@@ -412,4 +413,5 @@ def admin_router(service: Service) -> APIRouter:
         body = await body_of(request, ClockAdvance)
         return {"now": rfc3339(service.clock.advance(body.seconds))}
 
+    router.include_router(fault_router(service))
     return router

@@ -101,6 +101,9 @@ class RequestEntryView(_Answer):
     claimed_brand_id: str | None = Field(
         default=None, description="unattributed entries: the brand id the request named"
     )
+    fault_id: str | None = Field(
+        default=None, description="the fault rule that spoiled this request, if one did"
+    )
 
 
 class RequestPage(_Answer):

@@ -28,6 +28,7 @@ from userpkg.protocol.models import (
 from userpkg.protocol.validation import parse_json_object, parse_request, validate_model
 from userpkg.server.authentication import Authenticator, Claim, SignProblem, check_headers
 from userpkg.server.bodies import read_limited
+from userpkg.server.fault_edge import FaultHook, injected_failure
 from userpkg.server.multipart import PartUpload, boundary_of, receive_part_upload
 from userpkg.server.openapi import ERRORS, json_body, part_body
 from userpkg.server.response_signing import ResponseSigning
@@ -56,6 +57,7 @@ class BrandApi:
     def __init__(self, service: Service, signing: ResponseSigning) -> None:
         self.service = service
         self.signing = signing
+        self.fault_hook = FaultHook(service)
         self.auth = Authenticator(
             service.brands, service.replay, service.settings.timestamp_window_seconds
         )
@@ -111,6 +113,9 @@ class BrandApi:
         writes) run in the thread pool."""
         brand = self._authorize(request, claim, signed, body_kind)
         result = fast(brand) if fast is not None else None
+        injected = await self.fault_hook.before(request, brand.brand_id, new_task=result is None)
+        if injected is not None:
+            return injected
         if result is None:
             result = await run_in_threadpool(blocking, brand)
         body = _json_bytes(result)
@@ -229,7 +234,9 @@ class BrandApi:
 
             def create(brand: Brand, body: bytes) -> dict[str, Any]:
                 upload_id = upload_id_of(body)
-                message, state = service.packages.expand(brand.brand_id, user_package_id, upload_id)
+                message, state = service.packages.expand(
+                    brand.brand_id, user_package_id, upload_id, fail_with=injected_failure(request)
+                )
                 return {"return_message": message, "state": state}
 
             return await self._json_call(request, "expand", "json", create, fast=poll)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from userpkg.core.requestlog import RequestEntry
 from userpkg.core.service import Service
+from userpkg.server import fault_edge
 from userpkg.server.connections import REFUSAL
 from userpkg.server.logs import shorten_path
 from userpkg.server.metrics import Metrics
@@ -94,6 +95,8 @@ class Edge:
                     ]
                 outcome["code"] = _error_code(outcome["status"], body)
                 outcome["sent"] = True
+                if await fault_edge.intercept(scope, state, start, body, send, self.signing):
+                    return
                 await send(start)
                 await send({"type": "http.response.body", "body": body})
                 return
@@ -172,6 +175,7 @@ class Edge:
             "status": status,
             "code": outcome["code"],
             "latency_ms": round(seconds * 1000, 2),
+            "fault_id": state.get("fault_id"),
         }
         if api == "brand":
             fields["brand_id"] = brand_id
@@ -195,6 +199,7 @@ class Edge:
                     latency_ms=fields["latency_ms"],
                     attributed=bool(brand_id),
                     sign_information=None if shown is None else json.dumps(shown),
+                    fault_id=fields["fault_id"],
                 )
             )
 

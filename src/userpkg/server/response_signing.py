@@ -28,6 +28,7 @@ class ResponseSigning:
         authenticated_brand: str | None,
         authorization: str | None,
         requested_key: str | None,
+        timestamp: int | None = None,
     ) -> dict[str, str]:
         """Signature headers; only an authenticated brand can receive (and use up) a probe."""
         brand_id = authenticated_brand
@@ -39,7 +40,7 @@ class ResponseSigning:
         if brand is None and (named := self._named_key(requested_key)) is not None:
             return self._keys.signer(named).headers(body, probe=False)
         key_id = (brand.response_key_id(requested_key) if brand else None) or self._default
-        return self._keys.signer(key_id).headers(body, probe=probe)
+        return self._keys.signer(key_id).headers(body, timestamp=timestamp, probe=probe)
 
     def _named_key(self, key_id: str | None) -> str | None:
         """With no brand to go by, the key the request named is the one its client holds."""

@@ -209,6 +209,7 @@ request_log = Table(
     Column("latency_ms", Float, nullable=False),
     Column("attributed", Boolean, nullable=False, server_default=true()),
     Column("sign_information", Text),
+    Column("fault_id", String(40)),
     Index("ix_request_log_brand_id", "brand_id", "id"),
     Index("ix_request_log_attributed", "attributed", "id"),
     Index("ix_request_log_request_id", "request_id"),
@@ -243,4 +244,19 @@ rate_buckets = Table(
     Column("tokens", Float, nullable=False),
     Column("updated", Float, nullable=False),
     Column("allowed", Boolean, nullable=False),
+)
+
+fault_rules = Table(
+    "fault_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fault_id", String(40), nullable=False, unique=True),
+    Column("brand_id", String(32), ForeignKey("brands.brand_id"), nullable=False),
+    Column("endpoint", String(16), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("times", Integer, nullable=False),
+    Column("remaining", Integer, nullable=False),
+    Column("fields", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_fault_rules_brand", "brand_id", "remaining", "id"),
 )
