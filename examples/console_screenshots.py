@@ -4,8 +4,8 @@
 
 Starts `userpkg serve --sandbox` in a temporary directory, signs in, uploads a few CSVs from
 the browser (so the chart has points and the funnel has losses), sends one badly signed
-request (so the request log shows a failed check), and saves console-*.png. Only 127.0.0.1
-is reachable from the browser.
+request (so the request log shows a failed check), adds two fault rules, and saves
+console-*.png. Only 127.0.0.1 is reachable from the browser.
 """
 
 from __future__ import annotations
@@ -113,6 +113,11 @@ def main() -> None:
                 content=b"{}",
                 headers={"Authorization": forged, "Content-Type": "application/json"},
             )
+            for rule in (
+                {"endpoint": "expand", "kind": "error", "status": 503, "times": 2},
+                {"endpoint": "upload_part", "kind": "delay", "delay_ms": 1500},
+            ):
+                admin.post(f"/admin/v1/brands/{manifest['brand_id']}/faults", json=rule)
             time.sleep(0.5)
             shots = {
                 "overview": "/console/",

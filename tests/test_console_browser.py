@@ -270,3 +270,36 @@ def test_a_page_on_another_port_cannot_post_the_consoles_forms(tab: Tab, sandbox
         tab.page.goto(evil)
     assert answer.value.status == 403
     assert sandbox.admin("GET", "/clock")["offset_seconds"] == before
+
+
+def test_fault_rules_and_reset_from_the_sandbox_page(tab: Tab, sandbox: Sandbox) -> None:
+    brand_id = sandbox.manifest["brand_id"]
+    tab.open("/console/sandbox")
+    tab.page.select_option("#fault-endpoint", "init_upload")
+    tab.page.select_option("#fault-kind", "delay")
+    tab.page.fill("#fault-times", "2")
+    tab.page.fill("#fault-delay", "10")
+    tab.page.click("#add-fault button[type=submit]")
+    tab.page.wait_for_selector("#fault-rules")
+    [rule] = sandbox.admin("GET", f"/brands/{brand_id}/faults")["data"]
+    assert (rule["endpoint"], rule["kind"], rule["delay_ms"], rule["times"]) == (
+        "init_upload",
+        "delay",
+        10,
+        2,
+    )
+    row = f"tr[data-fault-id='{rule['fault_id']}']"
+    assert tab.page.inner_text(f"{row} [data-field=remaining]") == "2 of 2"
+
+    tab.page.click(f"{row} button")
+    tab.page.wait_for_selector("#no-faults")
+    assert sandbox.admin("GET", f"/brands/{brand_id}/faults")["data"] == []
+
+    tab.page.click("#reset-form button")
+    assert tab.page.url.endswith("/console/sandbox#faults"), "an unticked reset is not sent"
+    tab.page.check("#reset-form input[name=confirm]")
+    tab.page.click("#reset-form button")
+    tab.page.wait_for_selector("text=packages emptied")
+    for package in sandbox.manifest["user_packages"]:
+        view = sandbox.admin("GET", f"/user-packages/{package['user_package_id']}")
+        assert view["member_count"] == 0

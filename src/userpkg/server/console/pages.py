@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from userpkg.core.clock import rfc3339
 from userpkg.protocol import ApiProblem, DataType
+from userpkg.protocol.faults import FaultEndpoint, FaultKind
 from userpkg.server.console.charts import funnel, members_over_time
 from userpkg.server.console.parts import Console, to_sign_in
 from userpkg.server.console.sessions import Session
@@ -169,7 +170,7 @@ def pages_router(console: Console) -> APIRouter:
 def sandbox_page(
     console: Console, request: Request, session: Session, status: int = 200, **notice: Any
 ) -> Response:
-    """The playground: upload, clock, SIGNTEST (and fault rules once the service has them)."""
+    """The playground: upload, clock, SIGNTEST, fault rules and reset."""
     service = console.service
     if not console.sandbox:
         return console.page(
@@ -194,6 +195,9 @@ def sandbox_page(
         data_types=list(DataType),
         clock_now=rfc3339(service.clock.now()),
         clock_offset=service.clock.offset(),
+        faults=service.faults.active(brand_id),
+        fault_endpoints=list(FaultEndpoint),
+        fault_kinds=list(FaultKind),
         notice=notice.get("notice", ""),
         error=notice.get("error", ""),
     )
