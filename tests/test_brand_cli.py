@@ -577,3 +577,6 @@ def test_brand_commands_never_load_the_server_stack(
         assert result.returncode == 0, result.stderr[-2000:]
         loaded = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
         assert not {"fastapi", "starlette", "uvicorn", "sqlalchemy"} & loaded, args
+        if args == ["--version"]:
+            heavy = {"pydantic", "rich", "httpx", "cryptography"} & loaded
+            assert not heavy, f"--version loads {sorted(heavy)}: import them where they are used"

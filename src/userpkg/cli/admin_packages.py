@@ -20,7 +20,6 @@ from userpkg.cli.operator_session import (
     show_table,
     usage,
 )
-from userpkg.protocol import PackageType
 
 PackageId = Annotated[str, typer.Argument(help="The user_package_id (20 digits).")]
 Offset = Annotated[int, typer.Option(min=0, help="Skip this many.")]
@@ -39,10 +38,13 @@ class PackageTypeName(StrEnum):
     risk_user = "risk-user"
 
 
-WIRE_TYPES = {
-    PackageTypeName.targeted_exposure: PackageType.TARGETED_EXPOSURE,
-    PackageTypeName.risk_user: PackageType.RISK_USER,
-}
+def wire_type(name: PackageTypeName) -> str:
+    """The wire value, imported when a command runs (`--help` should not load pydantic)."""
+    from userpkg.protocol import PackageType
+
+    if name is PackageTypeName.targeted_exposure:
+        return PackageType.TARGETED_EXPOSURE.value
+    return PackageType.RISK_USER.value
 
 
 @packages.command("create")
@@ -57,7 +59,7 @@ def create_package(
 ) -> None:
     """Create an empty user package for a brand."""
     with operator_call(ctx) as api:
-        emit(ctx, api.create_package(brand_id, name, WIRE_TYPES[package_type].value))
+        emit(ctx, api.create_package(brand_id, name, wire_type(package_type)))
 
 
 @packages.command("list")

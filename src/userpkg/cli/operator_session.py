@@ -14,18 +14,36 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from userpkg.client.operator import OperatorClient, OperatorError
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from userpkg.client.operator import OperatorClient, OperatorError
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_DATA = Path("userpkg-data")
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False, soft_wrap=True)
+
+
+class LazyConsole:
+    """A rich console made on first print: `userpkg --version` should not pay for rich."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def print(self, *objects: Any) -> None:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        self._console.print(*objects)
+
+
+err = LazyConsole(stderr=True, highlight=False)
+out = LazyConsole(highlight=False, soft_wrap=True)
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
@@ -41,6 +59,8 @@ class Session:
     def client(self) -> OperatorClient:
         """The operator client, made on first use so `--help` needs no token."""
         if self._client is None:
+            from userpkg.client.operator import OperatorClient
+
             url, token = self._resolve()
             self._client = OperatorClient(url, token)
         return self._client
@@ -88,6 +108,8 @@ def session_of(ctx: typer.Context) -> Session:
 @contextmanager
 def operator_call(ctx: typer.Context) -> Iterator[OperatorClient]:
     """The client for one command; an error answer prints code and message and exits 1."""
+    from userpkg.client.operator import OperatorError
+
     session = session_of(ctx)
     try:
         yield session.client()
@@ -133,6 +155,8 @@ def show_table(rows: list[dict[str, Any]], columns: list[str], empty: str = "non
     if not rows:
         out.print(empty)
         return
+    from rich.table import Table
+
     table = Table(*columns, box=None, pad_edge=False)
     for row in rows:
         table.add_row(*("-" if row.get(c) is None else str(row.get(c)) for c in columns))
