@@ -30,14 +30,9 @@ unit: $(STAMP)
 	$(BIN)/pytest -q -n 2
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/protocol.py
-	$(BIN)/python benchmarks/api.py
-	$(BIN)/python benchmarks/ingest.py
-	$(BIN)/python benchmarks/upload.py
-	$(BIN)/python benchmarks/cli_startup.py
-	$(BIN)/python benchmarks/users_import.py $(if $(PG),--postgres $(PG))
-	@echo "with PostgreSQL: benchmarks/api.py, ingest.py and shared_state.py take --postgres URL;"
-	@echo "  make bench PG=postgresql://postgres@127.0.0.1:5432/postgres runs the import there too"
+	$(BIN)/python benchmarks/all.py $(if $(PG),--postgres $(PG))
+	@echo "with PostgreSQL: make bench PG=postgresql://postgres@127.0.0.1:5432/postgres;"
+	@echo "  benchmarks/api.py, ingest.py and shared_state.py also take --postgres URL"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
