@@ -34,12 +34,12 @@ class LazyConsole:
         self._options = options
         self._console: Console | None = None
 
-    def print(self, *objects: Any) -> None:
+    def print(self, *objects: Any, **options: Any) -> None:
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        self._console.print(*objects)
+        self._console.print(*objects, **options)
 
 
 err = LazyConsole(stderr=True, highlight=False)
