@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,6 +173,29 @@ def test_requests_with_filters_and_unattributed(sandbox: Path) -> None:
     own = admin_json(sandbox, "requests", manifest["brand_id"], "--status", "401")
     assert request_id not in {e["request_id"] for e in own["data"]}
     assert admin(sandbox, "requests").returncode == 2
+
+
+def test_requests_shows_the_services_string_to_sign_for_a_bad_signature(sandbox: Path) -> None:
+    manifest = manifest_of(sandbox)
+    nonce = secrets.token_hex(16)
+    sent = httpx.post(
+        f"{manifest['base_url']}{PREFIX}/uploads",
+        content=b'{"probe": 1}',
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f'WECHATPAY-BRAND-SHA256-RSA2048 brand_id="{manifest["brand_id"]}",'
+            f'nonce_str="{nonce}",signature="{"A" * 344}",timestamp="{int(time.time())}",'
+            f'serial_no="{manifest["cert_serial_no"]}"',
+        },
+    )
+    assert sent.status_code == 401, sent.text
+    shown = admin(
+        sandbox, "requests", manifest["brand_id"], "--request-id", sent.headers["Request-ID"]
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "the service's string to sign" in shown.stdout
+    assert f"{nonce}" in shown.stdout, "the string to sign, with this request's nonce"
+    assert '{"probe": 1}' in shown.stdout, "printed as it is, not read as rich markup"
 
 
 def test_errors_name_the_code_or_the_url_and_exit_1(sandbox: Path, tmp_path: Path) -> None:
