@@ -284,6 +284,32 @@ def test_raw_phone_numbers_are_refused_before_anything_is_sent(
     assert json.loads(listed.stdout)["entries"] == [], "nothing was uploaded"
 
 
+def test_force_sends_a_file_lint_refuses_and_the_good_lines_are_imported(
+    sandbox: Sandbox, home: dict[str, str], tmp_path: Path
+) -> None:
+    package = sandbox.package()
+    members = write_lines(tmp_path / "with-header.csv", ["openid", *sandbox.openids[:3]])
+    config = ["--config", str(sandbox.credentials)]
+    refused = run("push", package, str(members), "--data-type", "openid", *config, env=home)
+    assert refused.returncode == 2, refused.stderr
+    assert "--force" in refused.stderr
+
+    forced = run(
+        "push",
+        package,
+        str(members),
+        "--data-type",
+        "openid",
+        "--force",
+        "--wait",
+        *config,
+        env=home,
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert "sending anyway (--force)" in forced.stderr
+    assert sandbox.members(package) == 3
+
+
 def test_push_again_into_another_package_and_status(
     sandbox: Sandbox, home: dict[str, str], tmp_path: Path
 ) -> None:

@@ -272,6 +272,17 @@ def test_cli_through_every_fault_kind(sb: Sandbox, tmp_path: Path) -> None:
     assert "injected for the CLI" in failed.stderr
 
 
+def test_an_error_answer_off_only_by_its_timestamp_names_the_clock(sb: Sandbox) -> None:
+    """The service's words are still shown, marked UNVERIFIED, with the setting to fix."""
+    sb.admin.add_fault("expand", "stale_timestamp")
+    refused = cli(sb, "expand", sb.package_ids[TARGETED], "nope")
+    assert refused.returncode == 3, refused.stderr
+    assert "600 s away from the local clock" in refused.stderr
+    assert "fix: check the clock" in refused.stderr
+    assert "UNVERIFIED" in refused.stderr
+    assert "upload nope not found" in refused.stderr
+
+
 def test_the_wire_log_shows_no_key_no_full_signature_no_token(
     sb: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
