@@ -1,9 +1,11 @@
 """Brand API throughput against one server process, beside the ceiling of its own crypto.
 
 Every request is signed before the timed window, so the load generator does no RSA work
-while measuring; it writes pre-built HTTP/1.1 requests on keep-alive sockets. Goal: the
-service reaches >= 60% of the single-core ceiling of one RSA verify + one RSA sign per
-request, and a 20 MiB upload with the SDK (init, parts, merge) runs at >= 100 MB/s on loopback.
+while measuring; it writes pre-built HTTP/1.1 requests on keep-alive sockets. Goals: the
+service reaches >= 50% of the single-core ceiling of one RSA verify + one RSA sign per
+request (issue 13) with p99 <= 3x p50, and a 20 MiB upload with the SDK (init, parts, merge)
+runs at >= 100 MB/s on loopback. The service's CPU time per request is printed too: on this
+shared 2-core machine it moves less than throughput when other jobs take CPU.
 Run: `.venv/bin/python benchmarks/api.py [--requests N] [--connections C]`.
 """
 
@@ -14,6 +16,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +41,21 @@ from userpkg.protocol import (
 )
 
 PREFIX = "/brand/marketing/user-package"
+RATIO_GOAL = 0.50
+TAIL_GOAL = 3.0
+
+
+def mark(met: bool) -> str:
+    return "✓" if met else "✗"
+
+
+def cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
+    """User + system CPU time of a child process so far (Linux /proc), 0 where unknown."""
+    try:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Brand:
@@ -158,9 +176,11 @@ def measure(
             prepared = [brand.raw_request("POST", path, body) for _ in range(requests)]
             warm, prepared = prepared[:300], prepared[300:]
             asyncio.run(load("127.0.0.1", service.port, warm, connections))
+            cpu_before = cpu_seconds(service.proc)
             elapsed, latencies, statuses = asyncio.run(
                 load("127.0.0.1", service.port, prepared, connections)
             )
+            cpu = cpu_seconds(service.proc) - cpu_before
             health = [b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"] * len(prepared)
             health_elapsed, _, _ = asyncio.run(load("127.0.0.1", service.port, health, connections))
         finally:
@@ -174,6 +194,8 @@ def measure(
         "healthz": len(prepared) / health_elapsed,
         "upload": mb_per_s,
         "ceiling": crypto_ceiling(brand),
+        "cpu_us": cpu / len(prepared) * 1e6,
+        "cpu_share": cpu / elapsed,
     }
 
 
@@ -185,6 +207,7 @@ def main() -> None:
         "--postgres", help="also measure two API processes on this PostgreSQL database URL"
     )
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores shared with other jobs)")
     runs = {"SQLite, 1 API process": measure([], args.requests, args.connections, True)}
     if args.postgres:
         runs["PostgreSQL, 2 API processes"] = measure(
@@ -194,19 +217,32 @@ def main() -> None:
         print(
             f"{label}: expand (poll), {args.requests - 300} requests, {args.connections} connections"
         )
+        ratio = r["throughput"] / r["ceiling"]
+        tail = r["p99"] / r["p50"]
         print(f"  throughput          {r['throughput']:8.0f} req/s")
-        print(f"  latency p50 / p99   {r['p50']:8.2f} / {r['p99']:.2f} ms")
+        print(
+            f"  latency p50 / p99   {r['p50']:8.2f} / {r['p99']:.2f} ms   p99 = {tail:.1f}x p50   "
+            f"goal <= {TAIL_GOAL:g}x {mark(tail <= TAIL_GOAL)}"
+        )
         print(
             f"  crypto ceiling      {r['ceiling']:8.0f} req/s (1 RSA verify + 1 RSA sign, one core)"
         )
-        print(f"  ratio               {r['throughput'] / r['ceiling']:8.1%}   goal >= 60%")
         print(
-            f"  for reference       {r['healthz']:8.0f} req/s: GET /healthz (no auth, database or crypto)"
+            f"  ratio               {ratio:8.1%}   goal >= {RATIO_GOAL:.0%} {mark(ratio >= RATIO_GOAL)}"
+        )
+        print(
+            f"  service CPU         {r['cpu_us']:8.0f} µs a request; it had {r['cpu_share']:.0%} "
+            f"of a core (crypto alone: {1e6 / r['ceiling']:.0f} µs)"
+        )
+        print(
+            f"  for reference       {r['healthz']:8.0f} req/s: GET /healthz (no auth or crypto; one database read)"
         )
         if r["upload"]:
             print(
-                f"  20 MiB upload (init, 5 parts, merge): {r['upload']:.0f} MB/s   goal >= 100 MB/s"
+                f"  20 MiB upload (init, 5 parts, merge): {r['upload']:.0f} MB/s   goal >= 100 MB/s "
+                f"{mark(r['upload'] >= 100)}"
             )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from userpkg.core.brands import Brands, not_found
 from userpkg.core.clock import ServiceClock, rfc3339
 from userpkg.protocol.faults import FaultEndpoint, FaultKind, FaultRuleBody
 from userpkg.store.database import Database
+from userpkg.store.prepared import Prepared
 from userpkg.store.schema import fault_rules
 
 TAKE_ATTEMPTS = 3
@@ -50,6 +51,16 @@ class FaultRules:
         self._db = db
         self._brands = brands
         self._clock = clock
+        self._candidates = {
+            new_task: Prepared(
+                db,
+                select(fault_rules.c.fault_id)
+                .where(and_(*self._where(bindparam("brand_id"), bindparam("endpoint"), new_task)))
+                .order_by(fault_rules.c.id)
+                .limit(1),
+            )
+            for new_task in (True, False)
+        }
 
     def add(self, brand_id: str, rule: FaultRuleBody) -> dict[str, Any]:
         self._brands.require(brand_id)
@@ -91,11 +102,11 @@ class FaultRules:
         if not gone:
             raise not_found(f"fault rule {fault_id[:64]} of brand {brand_id[:32]}")
 
-    def _where(self, brand_id: str, endpoint: str, new_task: bool) -> list[Any]:
+    def _where(self, brand_id: Any, endpoint: Any, new_task: bool) -> list[Any]:
         where = [
             fault_rules.c.brand_id == brand_id,
             fault_rules.c.remaining > 0,
-            fault_rules.c.endpoint.in_((endpoint, FaultEndpoint.ANY.value)),
+            fault_rules.c.endpoint.in_([endpoint, bindparam("any_endpoint")]),
         ]
         if not new_task:
             where.append(fault_rules.c.kind != FaultKind.TASK_FAILED.value)
@@ -104,14 +115,10 @@ class FaultRules:
     def candidate(self, brand_id: str, endpoint: str, *, new_task: bool = True) -> str | None:
         """The fault_id of the oldest rule matching this request: one indexed read, no lock,
         cheap enough for the event loop (most requests find none)."""
-        with self._db.read(snapshot=False) as conn:
-            found = conn.execute(
-                select(fault_rules.c.fault_id)
-                .where(and_(*self._where(brand_id, endpoint, new_task)))
-                .order_by(fault_rules.c.id)
-                .limit(1)
-            ).scalar()
-        return None if found is None else str(found)
+        found = self._candidates[new_task].read(
+            brand_id=brand_id, endpoint=endpoint, any_endpoint=FaultEndpoint.ANY.value
+        )
+        return None if found is None else str(found[0])
 
     def take(self, brand_id: str, endpoint: str, *, new_task: bool = True) -> Fault | None:
         """Use up one use of the oldest rule matching this request, or None.

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, Select, String, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from userpkg.core.brands import Brands, not_found
@@ -19,6 +19,7 @@ from userpkg.core.uploads import MERGED, Uploads, short
 from userpkg.protocol import PackageType, ProcessState
 from userpkg.protocol.errors import invalid_request, param_error
 from userpkg.store.database import Database
+from userpkg.store.prepared import Prepared
 from userpkg.store.schema import STAT_COLUMNS, expand_tasks, uploads, user_packages
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Packages:
         self._clock = clock
         self._settings = settings
         self.on_created: Callable[[], None] | None = None
+        self._poll = Prepared(db, _poll_query())
 
     def create(self, brand_id: str, name: str, package_type: str) -> Package:
         self._brands.require(brand_id)
@@ -144,29 +146,15 @@ class Packages:
         Raises what expand would for a foreign package or upload, so a poll answers exactly
         as a repeated expand does.
         """
-        p, u, t = user_packages, uploads, expand_tasks
-        query = (
-            select(
-                p.c.brand_id,
-                u.c.brand_id.label("upload_brand"),
-                t.c.user_package_id.label("task_package"),
-                t.c.return_message,
-                t.c.state,
-            )
-            .select_from(p)
-            .outerjoin(u, u.c.upload_id == upload_id)
-            .outerjoin(t, t.c.upload_id == upload_id)
-            .where(p.c.user_package_id == package_id)
-        )
-        with self._db.read(snapshot=False) as conn:
-            row = conn.execute(query).first()
-        if row is None or row.brand_id != brand_id:
+        row = self._poll.read(package_id=package_id, upload_id=upload_id)
+        if row is None or row[0] != brand_id:
             raise not_found(f"user package {package_id}")
-        if row.upload_brand is None or row.upload_brand != brand_id or row.task_package is None:
+        _owner, upload_brand, task_package, message, state = row
+        if upload_brand is None or upload_brand != brand_id or task_package is None:
             return None
-        if row.task_package != package_id:
+        if task_package != package_id:
             raise _used_elsewhere(upload_id)
-        return row.return_message, row.state
+        return message, state
 
     def expand(
         self, brand_id: str, package_id: str, upload_id: str, *, fail_with: str | None = None
@@ -258,3 +246,22 @@ class Packages:
                 .limit(limit)
             ).all()
             return [task_view(r) for r in rows], int(total.scalar_one())
+
+
+def _poll_query() -> Select[Any]:
+    """Package owner, upload owner and the upload's task, in one indexed read."""
+    p, u, t = user_packages, uploads, expand_tasks
+    upload_id = bindparam("upload_id", type_=String)
+    return (
+        select(
+            p.c.brand_id,
+            u.c.brand_id.label("upload_brand"),
+            t.c.user_package_id.label("task_package"),
+            t.c.return_message,
+            t.c.state,
+        )
+        .select_from(p)
+        .outerjoin(u, u.c.upload_id == upload_id)
+        .outerjoin(t, t.c.upload_id == upload_id)
+        .where(p.c.user_package_id == bindparam("package_id"))
+    )

@@ -13,10 +13,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from userpkg.store.database import Database
+from userpkg.store.prepared import Prepared
 from userpkg.store.schema import nonces
 
 
@@ -30,12 +31,19 @@ class ReplayGuard:
         self._recent: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._lock = threading.Lock()
         table = nonces
-        upsert = (sqlite.insert if db.is_sqlite else postgresql.insert)(table)
-        self._claim = upsert.on_conflict_do_update(
-            index_elements=[table.c.brand_id, table.c.nonce],
-            set_={"expires_at": upsert.excluded.expires_at},
-            where=table.c.expires_at <= upsert.excluded.expires_at - ttl_seconds,
-        ).returning(table.c.nonce)
+        upsert = (sqlite.insert if db.is_sqlite else postgresql.insert)(table).values(
+            brand_id=bindparam("brand_id"),
+            nonce=bindparam("nonce"),
+            expires_at=bindparam("expires_at"),
+        )
+        self._claim = Prepared(
+            db,
+            upsert.on_conflict_do_update(
+                index_elements=[table.c.brand_id, table.c.nonce],
+                set_={"expires_at": upsert.excluded.expires_at},
+                where=table.c.expires_at <= upsert.excluded.expires_at - ttl_seconds,
+            ).returning(table.c.nonce),
+        )
 
     def seen(self, brand_id: str, nonce: str) -> bool:
         """Whether this process accepted the nonce within its time-to-live."""
@@ -46,10 +54,7 @@ class ReplayGuard:
         """Claim the nonce; False if any request, in any process, holds it already."""
         now = int(self._clock())
         expires = now + self._ttl
-        with self._db.statement() as conn:
-            claimed = conn.execute(
-                self._claim.values(brand_id=brand_id, nonce=nonce, expires_at=expires)
-            ).first()
+        claimed = self._claim.write(brand_id=brand_id, nonce=nonce, expires_at=expires)
         if claimed is None:
             return False
         with self._lock:

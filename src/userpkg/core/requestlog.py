@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select
@@ -85,9 +85,10 @@ class RequestLog:
                 batch = [entry for entry in batch if entry.time >= cleared]
                 if not batch:
                     return
-                scopes = {_scope(e.brand_id if e.attributed else None) for e in batch}
-                conn.execute(insert(request_log), [asdict(entry) for entry in batch])
-                for scope in scopes:
+                owners = {e.brand_id if e.attributed else None for e in batch}
+                conn.execute(insert(request_log), [vars(entry) for entry in batch])
+                for owner in owners:
+                    scope = _scope(owner)
                     cutoff = conn.execute(
                         select(request_log.c.id)
                         .where(scope)

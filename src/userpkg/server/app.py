@@ -16,18 +16,16 @@ from userpkg.core.service import Service
 from userpkg.protocol import ApiProblem, ErrorCode
 from userpkg.server.admin_api import admin_router
 from userpkg.server.brand_api import BrandApi
+from userpkg.server.brand_routes import BrandRoutes
 from userpkg.server.console import console_router
-from userpkg.server.edge import BRAND_PREFIX, CLIENT_CLOSED, SYSTEM_ERROR, Edge
+from userpkg.server.edge import BRAND_PREFIX, SYSTEM_ERROR, Edge
 from userpkg.server.metrics import CONTENT_TYPE_LATEST, Metrics, StateCollector
 from userpkg.server.openapi import HEALTH_RESPONSES, document
+from userpkg.server.problems import closed_response, problem_response
 from userpkg.server.response_signing import ResponseSigning
 
 
-def problem_response(problem: ApiProblem) -> JSONResponse:
-    return JSONResponse(problem.body(), status_code=problem.status, headers=problem.headers)
-
-
-def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> FastAPI:
+def build_api(brand: BrandApi, service: Service, metrics: Metrics) -> FastAPI:
     api: FastAPI = FastAPIOffline(
         title="userpkg",
         version=__version__,
@@ -35,7 +33,7 @@ def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> F
         "operator API. Every brand response is signed (Wechatpay-* headers).",
         redirect_slashes=False,
     )
-    api.include_router(BrandApi(service, signing).router())
+    api.include_router(brand.router())
     api.include_router(admin_router(service))
     api.include_router(console_router(service))
 
@@ -63,11 +61,7 @@ def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> F
 
     @api.exception_handler(ClientDisconnect)
     async def on_disconnect(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
-        """Nobody reads this answer; its status marks the request as closed by the client."""
-        problem = ApiProblem(
-            ErrorCode.INVALID_REQUEST, "the client closed the connection before the body ended"
-        )
-        return JSONResponse(problem.body(), status_code=CLIENT_CLOSED)
+        return closed_response()
 
     @api.exception_handler(Exception)
     async def on_crash(_request: Request, _exc: Exception) -> JSONResponse:
@@ -113,9 +107,11 @@ def build_api(service: Service, metrics: Metrics, signing: ResponseSigning) -> F
 
 
 def create_app(service: Service) -> ASGIApp:
-    """The app to serve: the FastAPI routes wrapped in Edge, which signs brand responses."""
+    """The app to serve: brand routes before FastAPI's, all wrapped in Edge, which signs
+    brand responses."""
     metrics = Metrics()
     metrics.registry.register(StateCollector(service.db, service.clock.now))
     signing = ResponseSigning(service.brands, service.keys, service.default_key_id)
-    api = build_api(service, metrics, signing)
-    return Edge(api, service, metrics, signing)
+    brand = BrandApi(service, signing)
+    api = build_api(brand, service, metrics)
+    return Edge(BrandRoutes(api, BRAND_PREFIX, brand.routes()), service, metrics, signing)

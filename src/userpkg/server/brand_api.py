@@ -28,6 +28,7 @@ from userpkg.protocol.models import (
 from userpkg.protocol.validation import parse_json_object, parse_request, validate_model
 from userpkg.server.authentication import Authenticator, Claim, SignProblem, check_headers
 from userpkg.server.bodies import read_limited
+from userpkg.server.brand_routes import BrandRoute
 from userpkg.server.fault_edge import FaultHook, injected_failure
 from userpkg.server.multipart import PartUpload, boundary_of, receive_part_upload
 from userpkg.server.openapi import ERRORS, json_body, part_body
@@ -146,9 +147,83 @@ class BrandApi:
             None if fast is None else lambda brand: fast(brand, body),
         )
 
-    def router(self) -> APIRouter:
-        router = APIRouter(prefix=PREFIX, tags=["brand API"], responses=ERRORS)  # type: ignore[arg-type]
+    async def init_upload(self, request: Request) -> Response:
         service = self.service
+
+        def action(brand: Brand, body: bytes) -> dict[str, Any]:
+            info = parse_request(InitUploadRequest, body).user_package_file_info
+            return service.uploads.open(brand.brand_id, info)
+
+        return await self._json_call(request, "init_upload", "json", action)
+
+    async def upload_part(self, request: Request, upload_id: str, part_number: str) -> Response:
+        service = self.service
+        claim = self._claim(request, "upload_part")
+        limit = service.settings.max_part_body
+        boundary = boundary_of(request.headers.get("content-type", ""))
+        received = PartUpload()
+        try:
+            if boundary is not None:
+                received = await receive_part_upload(
+                    request.stream(), boundary, limit, service.uploads.stage
+                )
+                signed = received.meta or b""
+            else:
+                signed = await read_limited(request, limit)
+                received.problem = "the body is not multipart/form-data with a boundary"
+
+            def action(brand: Brand) -> dict[str, Any]:
+                return self._keep_part(brand, upload_id, part_number, received)
+
+            return await self._call(request, claim, signed, "multipart", action)
+        finally:
+            received.discard()
+
+    async def merge_upload(self, request: Request, upload_id: str) -> Response:
+        service = self.service
+
+        def action(brand: Brand, _body: bytes) -> dict[str, Any]:
+            return service.uploads.merge(brand.brand_id, upload_id)
+
+        return await self._json_call(request, "merge_upload", "none", action)
+
+    async def expand(self, request: Request, user_package_id: str) -> Response:
+        service = self.service
+
+        def upload_id_of(body: bytes) -> str:
+            if not PACKAGE_ID.match(user_package_id):
+                raise ApiProblem(
+                    ErrorCode.PARAM_ERROR,
+                    "user_package_id must be 20 digits",
+                    detail={"location": "path", "field": "user_package_id"},
+                )
+            return parse_request(ExpandRequest, body).upload_id
+
+        def poll(brand: Brand, body: bytes) -> dict[str, Any] | None:
+            known = service.packages.poll(brand.brand_id, user_package_id, upload_id_of(body))
+            return None if known is None else {"return_message": known[0], "state": known[1]}
+
+        def create(brand: Brand, body: bytes) -> dict[str, Any]:
+            upload_id = upload_id_of(body)
+            message, state = service.packages.expand(
+                brand.brand_id, user_package_id, upload_id, fail_with=injected_failure(request)
+            )
+            return {"return_message": message, "state": state}
+
+        return await self._json_call(request, "expand", "json", create, fast=poll)
+
+    def routes(self) -> list[BrandRoute]:
+        """The endpoints as `BrandRoutes` serves them, straight from ASGI."""
+        return [
+            BrandRoute("POST", f"{PREFIX}/uploads", self.init_upload),
+            BrandRoute("PUT", f"{PREFIX}/uploads/{{upload_id}}/{{part_number}}", self.upload_part),
+            BrandRoute("POST", f"{PREFIX}/uploads/{{upload_id}}", self.merge_upload),
+            BrandRoute("POST", f"{PREFIX}/user-packages/{{user_package_id}}/expand", self.expand),
+        ]
+
+    def router(self) -> APIRouter:
+        """The same endpoints for FastAPI: they give the OpenAPI document its brand paths."""
+        router = APIRouter(prefix=PREFIX, tags=["brand API"], responses=ERRORS)  # type: ignore[arg-type]
 
         @router.post(
             "/uploads",
@@ -159,12 +234,7 @@ class BrandApi:
         async def init_upload(request: Request) -> Response:
             """Declare a file (name, SHA-256, size, package and data type, description); the
             answer gives the upload_id, part size and part count. Same file again: same answer."""
-
-            def action(brand: Brand, body: bytes) -> dict[str, Any]:
-                info = parse_request(InitUploadRequest, body).user_package_file_info
-                return service.uploads.open(brand.brand_id, info)
-
-            return await self._json_call(request, "init_upload", "json", action)
+            return await self.init_upload(request)
 
         @router.put(
             "/uploads/{upload_id}/{part_number}",
@@ -175,26 +245,7 @@ class BrandApi:
         async def upload_part(upload_id: str, part_number: str, request: Request) -> Response:
             """One part as multipart/form-data: `file_meta` (JSON with filename and the part's
             SHA-256; it is what the signature covers) and `file` (the bytes). Re-sending is safe."""
-            claim = self._claim(request, "upload_part")
-            limit = service.settings.max_part_body
-            boundary = boundary_of(request.headers.get("content-type", ""))
-            received = PartUpload()
-            try:
-                if boundary is not None:
-                    received = await receive_part_upload(
-                        request.stream(), boundary, limit, service.uploads.stage
-                    )
-                    signed = received.meta or b""
-                else:
-                    signed = await read_limited(request, limit)
-                    received.problem = "the body is not multipart/form-data with a boundary"
-
-                def action(brand: Brand) -> dict[str, Any]:
-                    return self._keep_part(brand, upload_id, part_number, received)
-
-                return await self._call(request, claim, signed, "multipart", action)
-            finally:
-                received.discard()
+            return await self.upload_part(request, upload_id, part_number)
 
         @router.post(
             "/uploads/{upload_id}",
@@ -203,11 +254,7 @@ class BrandApi:
         )
         async def merge_upload(upload_id: str, request: Request) -> Response:
             """Join the parts and check the whole file's SHA-256 and size against init."""
-
-            def action(brand: Brand, _body: bytes) -> dict[str, Any]:
-                return service.uploads.merge(brand.brand_id, upload_id)
-
-            return await self._json_call(request, "merge_upload", "none", action)
+            return await self.merge_upload(request, upload_id)
 
         @router.post(
             "/user-packages/{user_package_id}/expand",
@@ -218,28 +265,7 @@ class BrandApi:
         async def expand(user_package_id: str, request: Request) -> Response:
             """Add a merged upload's users to the package; the first call starts a task and
             later calls with the same upload_id answer its state (PROCESSING, FINISHED, FAILED)."""
-
-            def upload_id_of(body: bytes) -> str:
-                if not PACKAGE_ID.match(user_package_id):
-                    raise ApiProblem(
-                        ErrorCode.PARAM_ERROR,
-                        "user_package_id must be 20 digits",
-                        detail={"location": "path", "field": "user_package_id"},
-                    )
-                return parse_request(ExpandRequest, body).upload_id
-
-            def poll(brand: Brand, body: bytes) -> dict[str, Any] | None:
-                known = service.packages.poll(brand.brand_id, user_package_id, upload_id_of(body))
-                return None if known is None else {"return_message": known[0], "state": known[1]}
-
-            def create(brand: Brand, body: bytes) -> dict[str, Any]:
-                upload_id = upload_id_of(body)
-                message, state = service.packages.expand(
-                    brand.brand_id, user_package_id, upload_id, fail_with=injected_failure(request)
-                )
-                return {"return_message": message, "state": state}
-
-            return await self._json_call(request, "expand", "json", create, fast=poll)
+            return await self.expand(request, user_package_id)
 
         return router
 

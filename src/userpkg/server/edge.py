@@ -22,13 +22,13 @@ from userpkg.server import fault_edge
 from userpkg.server.connections import REFUSAL
 from userpkg.server.logs import shorten_path
 from userpkg.server.metrics import Metrics
+from userpkg.server.problems import CLIENT_CLOSED
 from userpkg.server.response_signing import ResponseSigning
 
 log = logging.getLogger("userpkg.request")
 
 BRAND_PREFIX = "/brand/"
 SIGNED = b"wechatpay-signature"
-CLIENT_CLOSED = 499
 SYSTEM_ERROR = {
     "code": "SYSTEM_ERROR",
     "message": "the service failed unexpectedly; retrying with the same parameters is safe",

@@ -50,10 +50,20 @@ class Metrics:
             ["api"],
             registry=self.registry,
         )
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, api: str, endpoint: str, status: int, seconds: float) -> None:
-        self.requests.labels(api, endpoint, str(status)).inc()
-        self.latency.labels(api, endpoint).observe(seconds)
+        """One answered request; the labelled series are looked up once per label set."""
+        key = (api, endpoint, status)
+        series = self._series.get(key)
+        if series is None:
+            series = (
+                self.requests.labels(api, endpoint, str(status)),
+                self.latency.labels(api, endpoint),
+            )
+            self._series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

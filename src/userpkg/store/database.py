@@ -8,6 +8,7 @@ process queue on a lock of their own rather than in SQLite's busy handler, which
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 
@@ -44,6 +45,8 @@ class Database:
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._writer = threading.RLock()
+        self._local = threading.local()
+        self._drivers: list[sqlite3.Connection] = []
         if self.is_sqlite:
             self.engine = create_engine(
                 url,
@@ -97,6 +100,35 @@ class Database:
             yield conn
 
     @contextmanager
+    def driver(self, *, write: bool) -> Iterator[Any]:
+        """A DB-API connection in autocommit for one statement (`store.prepared`), with no
+        SQLAlchemy per call: on SQLite one per thread, writes under this process's writer lock
+        and unflushed like `statement`; on PostgreSQL one from the cheap pool."""
+        if not self.is_sqlite:
+            pooled = self._cheap.raw_connection()
+            try:
+                yield pooled.driver_connection
+            finally:
+                pooled.close()
+            return
+        conn = getattr(self._local, "conn", None) or self._open_driver()
+        if write:
+            with self._writer:
+                yield conn
+        else:
+            yield conn
+
+    def _open_driver(self) -> sqlite3.Connection:
+        path = make_url(self.url).database or ""
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        self._local.conn = conn
+        with self._writer:
+            self._drivers.append(conn)
+        return conn
+
+    @contextmanager
     def read(self, *, snapshot: bool = True) -> Iterator[Connection]:
         """Reads; on SQLite a deferred transaction, so writers are not blocked. A single query
         can pass snapshot=False, which on PostgreSQL spares the BEGIN and COMMIT round trips."""
@@ -142,6 +174,11 @@ class Database:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
+        with self._writer:
+            drivers, self._drivers = self._drivers, []
+            self._local = threading.local()
+        for conn in drivers:
+            conn.close()
         self.engine.dispose()
         if not self.is_sqlite:
             self._cheap.dispose()
