@@ -128,3 +128,25 @@ def test_health_metrics_and_openapi(server: LiveServer) -> None:
         assert path in paths, path
     init = paths[f"{PREFIX}/uploads"]["post"]["requestBody"]["content"]["application/json"]
     assert "user_package_file_info" in init["schema"]["properties"]
+
+
+def test_a_control_character_in_path_or_query_is_a_400_not_a_500(
+    server: LiveServer, brand: SigningBrand
+) -> None:
+    """PostgreSQL refuses NUL in text; the edge refuses it first, on every backend alike."""
+    package = server.new_package(brand.brand_id)
+    signed = brand.send("POST", f"{PREFIX}/user-packages/{package}%00/expand", b"{}")
+    assert signed.status_code == 400
+    body = brand.verified(signed)
+    assert body["code"] == "INVALID_REQUEST"
+    assert "control character" in str(body["message"])
+    for path in (
+        f"/admin/v1/brands/{brand.brand_id}%00",
+        f"/admin/v1/brands/{brand.brand_id}/requests?code=SIGN%00ERROR",
+        "/admin/v1/requests/unattributed?request_id=%1Fx",
+        f"/admin/v1/user-packages/{package}%00",
+    ):
+        answer = server.admin.get(path)
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.json()["code"] == "INVALID_REQUEST", path
+    assert server.admin_ok("GET", f"/admin/v1/user-packages/{package}")["member_count"] == 0

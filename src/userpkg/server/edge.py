@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +30,13 @@ from userpkg.server.response_signing import ResponseSigning
 log = logging.getLogger("userpkg.request")
 
 BRAND_PREFIX = "/brand/"
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
+CONTROL_REFUSAL = (
+    400,
+    "the request's path or query contains a control character (such as %00); no id, code or "
+    "value of this API has one: remove it",
+)
 SIGNED = b"wechatpay-signature"
 SYSTEM_ERROR = {
     "code": "SYSTEM_ERROR",
@@ -64,6 +73,8 @@ class Edge:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         refusal = state.get(REFUSAL)
+        if refusal is None and _has_control(scope):
+            refusal = CONTROL_REFUSAL
         brand_api = scope["path"].startswith(BRAND_PREFIX) or (
             refusal is not None and not scope["path"].startswith("/admin/")
         )
@@ -202,6 +213,15 @@ class Edge:
                     fault_id=fields["fault_id"],
                 )
             )
+
+
+def _has_control(scope: Scope) -> bool:
+    """Control characters reach no id or value of this API, and PostgreSQL refuses NUL in
+    text: refused at the edge, they cannot become a 500 deeper in."""
+    if CONTROL.search(scope["path"]):
+        return True
+    query: bytes = scope.get("query_string", b"")
+    return bool(query) and CONTROL_BYTES.search(unquote_to_bytes(query)) is not None
 
 
 async def _refuse(refusal: tuple[int, str], send: Send) -> None:
