@@ -13,8 +13,11 @@ LONG_SEGMENT = 24
 
 
 def shorten_path(path: str) -> str:
-    """Long path segments are upload ids, which act as capabilities: keep only their head."""
-    return "/".join(seg if len(seg) <= LONG_SEGMENT else seg[:12] + "…" for seg in path.split("/"))
+    """Long path segments are upload ids, which act as capabilities: keep their head (the
+    time they were made) and tail (to tell uploads of the same second apart), not the rest."""
+    return "/".join(
+        seg if len(seg) <= LONG_SEGMENT else f"{seg[:12]}…{seg[-4:]}" for seg in path.split("/")
+    )
 
 
 class JsonFormatter(logging.Formatter):
