@@ -200,7 +200,9 @@ class Uploads:
                         "the upload is already merged; its parts can no longer change"
                     )
                 self._require_open(upload)
-                self._blobs.keep_part(staged, upload_id, number, conn)
+                self._blobs.keep_part(
+                    staged, upload_id, number, (number - 1) * upload.part_size, conn
+                )
                 conn.execute(
                     delete(upload_parts).where(
                         upload_parts.c.upload_id == upload_id, upload_parts.c.part_number == number

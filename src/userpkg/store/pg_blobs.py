@@ -89,9 +89,9 @@ class DatabaseBlobStore:
             conn.execute(insert(blob_chunks).values(name=name, seq=seq, data=chunk))
 
     def keep_part(
-        self, staged: StagedFile, upload_id: str, part_number: int, conn: Connection
+        self, staged: StagedFile, upload_id: str, part_number: int, offset: int, conn: Connection
     ) -> None:
-        staged.finish()
+        staged.finish(durable=False)
         with staged.path.open("rb") as handle:
             self._write(conn, _part(upload_id, part_number), iter(lambda: handle.read(CHUNK), b""))
         staged.discard()
