@@ -11,14 +11,21 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+try:
+    import fcntl
+except ImportError:
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection
 
 CHUNK = 1 << 20
+_HOLD = threading.RLock()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -85,6 +92,8 @@ class BlobStore(Protocol):
 
     def stage(self) -> StagedFile: ...
     def clear_staging(self) -> None: ...
+    def hold(self, upload_id: str) -> AbstractContextManager[None]: ...
+    def write_part(self, staged: StagedFile, upload_id: str, offset: int) -> None: ...
     def keep_part(
         self, staged: StagedFile, upload_id: str, part_number: int, offset: int, conn: Connection
     ) -> None: ...
@@ -124,14 +133,33 @@ class FileBlobStore:
     def _assembly(self, upload_id: str) -> Path:
         return self._parts / upload_id / "assembly"
 
-    def keep_part(
-        self, staged: StagedFile, upload_id: str, part_number: int, offset: int, conn: Connection
-    ) -> None:
+    @contextmanager
+    def hold(self, upload_id: str) -> Iterator[None]:
+        """The upload's lock, across processes (its directory's): one part or the merge at a
+        time writes or reads its file, so a part's bytes match its row and no part changes a
+        merged file. Held outside the database's write lock, while the disk flushes."""
+        directory = self._parts / upload_id
+        created = not directory.exists()
+        directory.mkdir(exist_ok=True)
+        if fcntl is None:
+            with _HOLD:
+                yield
+            return
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+            if created:
+                with suppress(OSError):
+                    directory.rmdir()
+
+    def write_part(self, staged: StagedFile, upload_id: str, offset: int) -> None:
         """Copy a checked part to its offset in the upload's file and flush that file. The
         staged copy is not flushed: it is dropped, only the upload's file must survive."""
         staged.finish(durable=False)
         target = self._assembly(upload_id)
-        target.parent.mkdir(exist_ok=True)
         created = not target.exists()
         fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o644)
         try:
@@ -143,6 +171,11 @@ class FileBlobStore:
         if created:
             _fsync_dir(target.parent)
             _fsync_dir(self._parts)
+
+    def keep_part(
+        self, staged: StagedFile, upload_id: str, part_number: int, offset: int, conn: Connection
+    ) -> None:
+        """Nothing left to do: `write_part` wrote and flushed the bytes."""
 
     def merge(
         self, upload_id: str, part_count: int, resource_id: str, conn: Connection

@@ -88,6 +88,14 @@ class DatabaseBlobStore:
         for seq, chunk in enumerate(chunks):
             conn.execute(insert(blob_chunks).values(name=name, seq=seq, data=chunk))
 
+    @contextmanager
+    def hold(self, upload_id: str) -> Iterator[None]:
+        """Nothing to hold: parts and merges take turns on the upload's row."""
+        yield
+
+    def write_part(self, staged: StagedFile, upload_id: str, offset: int) -> None:
+        """Nothing yet: the part's bytes go in with its row, in `keep_part`."""
+
     def keep_part(
         self, staged: StagedFile, upload_id: str, part_number: int, offset: int, conn: Connection
     ) -> None:
