@@ -239,11 +239,12 @@ class Uploads:
             if upload.state == MERGED:
                 return upload.merge_answer()
             self._require_open(upload)
-            present = set(
-                conn.execute(
-                    select(upload_parts.c.part_number).where(upload_parts.c.upload_id == upload_id)
-                ).scalars()
+            rows = conn.execute(
+                select(upload_parts.c.part_number, upload_parts.c.digest).where(
+                    upload_parts.c.upload_id == upload_id
+                )
             )
+            present: dict[int, str] = {number: digest for number, digest in rows}
             missing = [n for n in range(1, upload.part_count + 1) if n not in present]
             if missing:
                 shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
@@ -251,7 +252,10 @@ class Uploads:
                     f"cannot merge: {len(missing)} of {upload.part_count} parts missing ({shown})"
                 )
             resource_id = f"res_{secrets.token_hex(24)}"
-            size, digest = self._blobs.merge(upload_id, upload.part_count, resource_id, conn)
+            parts = {
+                (n - 1) * upload.part_size: present[n] for n in range(1, upload.part_count + 1)
+            }
+            size, digest = self._blobs.merge(upload_id, parts, resource_id, conn)
             crash_point("merge-written")
             if size != upload.file_size or digest != upload.digest:
                 self._blobs.delete_file(resource_id)

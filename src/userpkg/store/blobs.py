@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -23,6 +23,8 @@ except ImportError:
     fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection
+
+from userpkg.store.running_digests import RunningDigests
 
 CHUNK = 1 << 20
 _HOLD = threading.RLock()
@@ -98,7 +100,7 @@ class BlobStore(Protocol):
         self, staged: StagedFile, upload_id: str, part_number: int, offset: int, conn: Connection
     ) -> None: ...
     def merge(
-        self, upload_id: str, part_count: int, resource_id: str, conn: Connection
+        self, upload_id: str, parts: Mapping[int, str], resource_id: str, conn: Connection
     ) -> tuple[int, str]: ...
     def has_file(self, resource_id: str) -> bool: ...
     def merged_files(self, written_before: float) -> list[str]: ...
@@ -121,6 +123,7 @@ class FileBlobStore:
         self._named = root / "named"
         for path in (self._staging, self._parts, self._files, self._named):
             path.mkdir(parents=True, exist_ok=True)
+        self._running = RunningDigests()
 
     def stage(self) -> StagedFile:
         return StagedFile(self._staging)
@@ -171,6 +174,7 @@ class FileBlobStore:
         if created:
             _fsync_dir(target.parent)
             _fsync_dir(self._parts)
+        self._running.written(upload_id, target, offset, staged.size, staged.sha256)
 
     def keep_part(
         self, staged: StagedFile, upload_id: str, part_number: int, offset: int, conn: Connection
@@ -178,24 +182,20 @@ class FileBlobStore:
         """Nothing left to do: `write_part` wrote and flushed the bytes."""
 
     def merge(
-        self, upload_id: str, part_count: int, resource_id: str, conn: Connection
+        self, upload_id: str, parts: Mapping[int, str], resource_id: str, conn: Connection
     ) -> tuple[int, str]:
         """Hash the upload's file and link it in as `resource_id`; returns (size, sha256).
+        `parts` maps each part's offset to its row's digest (see `RunningDigests`).
 
         The parts' name stays until `delete_parts`, after the caller commits, so a merge
         that fails or is killed can be tried again."""
         source = self._assembly(upload_id)
-        digest = hashlib.sha256()
-        size = 0
-        with source.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
+        size, digest = self._running.file_digest(upload_id, source, parts)
         target = self._files / resource_id
         os.link(source, target)
         os.utime(target)
         _fsync_dir(self._files)
-        return size, digest.hexdigest()
+        return size, digest
 
     def has_file(self, resource_id: str) -> bool:
         return (self._files / resource_id).exists()
@@ -217,6 +217,7 @@ class FileBlobStore:
             yield handle
 
     def delete_parts(self, upload_id: str) -> None:
+        self._running.forget(upload_id)
         shutil.rmtree(self._parts / upload_id, ignore_errors=True)
 
     def delete_file(self, resource_id: str) -> None:

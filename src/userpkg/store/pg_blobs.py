@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -105,8 +105,9 @@ class DatabaseBlobStore:
         staged.discard()
 
     def merge(
-        self, upload_id: str, part_count: int, resource_id: str, conn: Connection
+        self, upload_id: str, parts: Mapping[int, str], resource_id: str, conn: Connection
     ) -> tuple[int, str]:
+        part_count = len(parts)
         digest = hashlib.sha256()
         size = 0
 
