@@ -108,8 +108,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--numbers", type=int, default=10_000_000)
     parser.add_argument("--postgres", help="also on PostgreSQL: a server URL (a database is made)")
+    parser.add_argument("--skip-sqlite", action="store_true", help="only the PostgreSQL run")
     args = parser.parse_args()
-    run("SQLite", args.numbers, None)
+    if not args.skip_sqlite:
+        run("SQLite", args.numbers, None)
     if args.postgres:
         admin = make_url(args.postgres).set(drivername="postgresql")
         name = f"userpkg_bench_{secrets.token_hex(4)}"

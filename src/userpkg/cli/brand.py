@@ -133,8 +133,9 @@ def upload(
     as_json: JsonFlag = False,
 ) -> None:
     """Upload a CSV file (init, parts in parallel, merge) and print its upload_id."""
+    from userpkg.client.digests import file_digest
     from userpkg.client.journal import Journal, Piece
-    from userpkg.client.uploads import Uploader, file_digest
+    from userpkg.client.uploads import Uploader
 
     with exit_codes(as_json):
         check_description(description)

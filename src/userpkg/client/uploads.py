@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from userpkg.client.client import BrandClient
 from userpkg.client.credentials import Credentials
+from userpkg.client.digests import READ, UploadDigests, file_digest
 from userpkg.client.errors import ApiError
 from userpkg.client.journal import Journal, Piece, Push, now
 from userpkg.protocol import DataType, PackageType, ProcessState
@@ -29,26 +31,7 @@ from userpkg.protocol.models import ExpandResponse, InitUploadResponse, UserPack
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 POLL_FIRST, POLL_GROWTH, POLL_MAX = 0.2, 1.5, 30.0
-READ = 1 << 20
 Progress = Callable[[int], None]
-
-
-def file_digest(path: Path, offset: int = 0, length: int | None = None) -> tuple[str, int]:
-    """SHA-256 and size of a byte range of a file, read a MiB at a time."""
-    digest = hashlib.sha256()
-    size = 0
-    remaining = length
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        while remaining is None or remaining > 0:
-            chunk = handle.read(READ if remaining is None else min(READ, remaining))
-            if not chunk:
-                break
-            digest.update(chunk)
-            size += len(chunk)
-            if remaining is not None:
-                remaining -= len(chunk)
-    return digest.hexdigest(), size
 
 
 def upload_filename(path: Path, token: str, piece: str | None = None) -> str:
@@ -108,6 +91,7 @@ class UploadPlan:
     key: str
     state_path: Path
     state: UploadState | None
+    digests: UploadDigests | None = None
 
     @classmethod
     def make(
@@ -121,7 +105,8 @@ class UploadPlan:
         tag: str | None = None,
     ) -> UploadPlan:
         """An unfinished upload of the same bytes (and `tag`, a push's id) resumes."""
-        digest, size = file_digest(path, offset, length)
+        digests = UploadDigests.of(path, offset, length)
+        digest, size = digests.digest, digests.size
         where = f"{credentials.base_url}|{credentials.brand_id}|{path.resolve()}"
         key = f"{where}|{offset}|{size}|{digest}|{tag or ''}"
         state_path = states / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
@@ -130,7 +115,7 @@ class UploadPlan:
             filename = upload_filename(path, tag or secrets.token_hex(4), piece)
         else:
             filename = state.filename or upload_filename(path, digest[:8], piece)
-        return cls(path, offset, size, digest, filename, key, state_path, state)
+        return cls(path, offset, size, digest, filename, key, state_path, state, digests)
 
     def file_info(
         self, data_type: DataType, package_type: PackageType, description: str
@@ -175,12 +160,14 @@ class UploadPlan:
         return [n for n in range(1, self.state.part_count + 1) if n not in done]
 
     def part(self, number: int) -> tuple[bytes, str]:
-        """The part's bytes, read by offset, and their SHA-256."""
+        """The part's bytes, read by offset, and their SHA-256 (hashed when the plan was made
+        if the service's part size is the default, else now)."""
         assert self.state is not None
         with self.path.open("rb") as handle:
             handle.seek(self.offset + (number - 1) * self.state.part_size)
             data = handle.read(self._length(number))
-        return data, hashlib.sha256(data).hexdigest()
+        known = None if self.digests is None else self.digests.part(number, self.state.part_size)
+        return data, known or hashlib.sha256(data).hexdigest()
 
     def acknowledged(self, number: int) -> int:
         """Record an acknowledged part; returns its size for progress."""
@@ -251,8 +238,15 @@ class Uploader:
             self.client.upload_part(plan.upload_id, number, data, digest, plan.filename)
             return number
 
+        todo = plan.todo()
         with ThreadPoolExecutor(self.parallel) as pool:
-            for number in pool.map(send, plan.todo()):
+            # Start every worker before the first part goes: a worker started while another
+            # one sends waits for the GIL, and the parts would leave one after the other.
+            ready = threading.Barrier(min(self.parallel, len(todo)) + 1)
+            for _ in range(ready.parties - 1):
+                pool.submit(ready.wait)
+            ready.wait()
+            for number in pool.map(send, todo):
                 sent = plan.acknowledged(number)
                 if progress is not None:
                     progress(sent)

@@ -165,71 +165,86 @@ class Uploads:
     def put_part(
         self, brand_id: str, upload_id: str, part: str, meta: FileMeta, staged: StagedFile
     ) -> dict[str, Any]:
-        """Keep one received part; the staged file is moved into place or discarded."""
+        """Keep one received part; the staged file is copied into place or discarded.
+
+        Bytes kept beside the database are written and flushed before the write transaction,
+        under the upload's own lock (`BlobStore.hold`), so the database's write lock, which
+        every request's nonce needs, is not held while the disk flushes. If a reset or the
+        expiry sweep removed the upload meanwhile, the answer says so (404, or expired)."""
         try:
-            with self._db.transaction() as conn:
-                upload = self.owned(conn, brand_id, upload_id, lock=True)
-                number = _part_number(part, upload.part_count)
-                expected = upload.part_length(number)
-                if staged.size != expected:
-                    raise param_error(
-                        f"part {number} must be {expected} bytes, but {staged.size} were sent",
-                        "/file",
-                    )
-                if staged.sha256 != meta.digest:
-                    raise param_error(
-                        f"part {number}'s SHA-256 is {staged.sha256}, not file_meta.digest",
-                        "/file_meta/digest",
-                    )
-                answer = {
-                    "upload_id": upload_id,
-                    "part_number": number,
-                    "digest": staged.sha256,
-                    "size": staged.size,
-                }
-                if upload.state == MERGED:
-                    kept = conn.execute(
-                        select(upload_parts.c.digest).where(
+            with self._db.read() as conn:
+                number, answer = _checked_part(
+                    self.owned(conn, brand_id, upload_id), part, meta, staged
+                )
+            with self._blobs.hold(upload_id):
+                with self._db.read() as conn:
+                    upload = self.owned(conn, brand_id, upload_id)
+                    if self._settled(conn, upload, number, staged) is not None:
+                        return answer
+                offset = (number - 1) * upload.part_size
+                try:
+                    self._blobs.write_part(staged, upload_id, offset)
+                except FileNotFoundError:
+                    with self._db.read() as conn:
+                        gone = self.owned(conn, brand_id, upload_id)
+                        self._settled(conn, gone, number, staged)
+                    raise
+                with self._db.transaction() as conn:
+                    upload = self.owned(conn, brand_id, upload_id, lock=True)
+                    if self._settled(conn, upload, number, staged) is not None:
+                        return answer
+                    self._blobs.keep_part(staged, upload_id, number, offset, conn)
+                    conn.execute(
+                        delete(upload_parts).where(
                             upload_parts.c.upload_id == upload_id,
                             upload_parts.c.part_number == number,
                         )
-                    ).scalar()
-                    if kept == staged.sha256:
-                        return answer
-                    raise invalid_request(
-                        "the upload is already merged; its parts can no longer change"
                     )
-                self._require_open(upload)
-                self._blobs.keep_part(staged, upload_id, number, conn)
-                conn.execute(
-                    delete(upload_parts).where(
-                        upload_parts.c.upload_id == upload_id, upload_parts.c.part_number == number
+                    conn.execute(
+                        insert(upload_parts).values(
+                            upload_id=upload_id,
+                            part_number=number,
+                            digest=staged.sha256,
+                            size=staged.size,
+                            created_at=self._clock.now(),
+                        )
                     )
-                )
-                conn.execute(
-                    insert(upload_parts).values(
-                        upload_id=upload_id,
-                        part_number=number,
-                        digest=staged.sha256,
-                        size=staged.size,
-                        created_at=self._clock.now(),
-                    )
-                )
-                return answer
+                    return answer
         finally:
             staged.discard()
 
+    def _settled(
+        self, conn: Connection, upload: Upload, number: int, staged: StagedFile
+    ) -> bool | None:
+        """None while the upload takes parts; True if it is merged with this very part (a
+        harmless re-send); raises if it is merged with another one, or expired."""
+        if upload.state == MERGED:
+            kept = conn.execute(
+                select(upload_parts.c.digest).where(
+                    upload_parts.c.upload_id == upload.upload_id,
+                    upload_parts.c.part_number == number,
+                )
+            ).scalar()
+            if kept == staged.sha256:
+                return True
+            raise invalid_request("the upload is already merged; its parts can no longer change")
+        self._require_open(upload)
+        return None
+
     def merge(self, brand_id: str, upload_id: str) -> dict[str, Any]:
-        with self._db.transaction() as conn:
+        with self._db.read() as conn:
+            self.owned(conn, brand_id, upload_id)
+        with self._blobs.hold(upload_id), self._db.transaction() as conn:
             upload = self.owned(conn, brand_id, upload_id, lock=True)
             if upload.state == MERGED:
                 return upload.merge_answer()
             self._require_open(upload)
-            present = set(
-                conn.execute(
-                    select(upload_parts.c.part_number).where(upload_parts.c.upload_id == upload_id)
-                ).scalars()
+            rows = conn.execute(
+                select(upload_parts.c.part_number, upload_parts.c.digest).where(
+                    upload_parts.c.upload_id == upload_id
+                )
             )
+            present: dict[int, str] = {number: digest for number, digest in rows}
             missing = [n for n in range(1, upload.part_count + 1) if n not in present]
             if missing:
                 shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
@@ -237,7 +252,10 @@ class Uploads:
                     f"cannot merge: {len(missing)} of {upload.part_count} parts missing ({shown})"
                 )
             resource_id = f"res_{secrets.token_hex(24)}"
-            size, digest = self._blobs.merge(upload_id, upload.part_count, resource_id, conn)
+            parts = {
+                (n - 1) * upload.part_size: present[n] for n in range(1, upload.part_count + 1)
+            }
+            size, digest = self._blobs.merge(upload_id, parts, resource_id, conn)
             crash_point("merge-written")
             if size != upload.file_size or digest != upload.digest:
                 self._blobs.delete_file(resource_id)
@@ -295,6 +313,30 @@ class Uploads:
         for upload_id in expired:
             self._blobs.delete_parts(upload_id)
         return len(expired)
+
+
+def _checked_part(
+    upload: Upload, part: str, meta: FileMeta, staged: StagedFile
+) -> tuple[int, dict[str, Any]]:
+    """The part's number and the answer for it, once its size and SHA-256 are right."""
+    number = _part_number(part, upload.part_count)
+    expected = upload.part_length(number)
+    if staged.size != expected:
+        raise param_error(
+            f"part {number} must be {expected} bytes, but {staged.size} were sent", "/file"
+        )
+    if staged.sha256 != meta.digest:
+        raise param_error(
+            f"part {number}'s SHA-256 is {staged.sha256}, not file_meta.digest",
+            "/file_meta/digest",
+        )
+    answer = {
+        "upload_id": upload.upload_id,
+        "part_number": number,
+        "digest": staged.sha256,
+        "size": staged.size,
+    }
+    return number, answer
 
 
 def _part_number(raw: str, part_count: int) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -88,17 +88,26 @@ class DatabaseBlobStore:
         for seq, chunk in enumerate(chunks):
             conn.execute(insert(blob_chunks).values(name=name, seq=seq, data=chunk))
 
+    @contextmanager
+    def hold(self, upload_id: str) -> Iterator[None]:
+        """Nothing to hold: parts and merges take turns on the upload's row."""
+        yield
+
+    def write_part(self, staged: StagedFile, upload_id: str, offset: int) -> None:
+        """Nothing yet: the part's bytes go in with its row, in `keep_part`."""
+
     def keep_part(
-        self, staged: StagedFile, upload_id: str, part_number: int, conn: Connection
+        self, staged: StagedFile, upload_id: str, part_number: int, offset: int, conn: Connection
     ) -> None:
-        staged.finish()
+        staged.finish(durable=False)
         with staged.path.open("rb") as handle:
             self._write(conn, _part(upload_id, part_number), iter(lambda: handle.read(CHUNK), b""))
         staged.discard()
 
     def merge(
-        self, upload_id: str, part_count: int, resource_id: str, conn: Connection
+        self, upload_id: str, parts: Mapping[int, str], resource_id: str, conn: Connection
     ) -> tuple[int, str]:
+        part_count = len(parts)
         digest = hashlib.sha256()
         size = 0
 
