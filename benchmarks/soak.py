@@ -3,8 +3,10 @@
 Each flow is what a brand does: init an upload, send its parts, merge, expand into a package
 of its own, poll until FINISHED. Every twentieth file spans two parts. At the end every
 package's member count and task counts are checked against what its file held, exactly.
-Prints requests, errors by status, p50/p99 latency per request, and the RSS growth of each
-service process from the end of the warm-up to the end. Loopback only; not run in CI.
+Prints requests, errors by status, p50/p99 latency per request, and each service process's
+RSS sampled over the run (every `--sample-seconds`) with its slope over the second half, once
+the replay window (nonces kept 600 s) is full: a rise then a plateau is flat, a steady climb is
+a leak, so judge memory from runs of 1200 s or more. Loopback only; not in CI.
 
 Run: `.venv/bin/python benchmarks/soak.py --seconds 60 [--flows 8]`
      `.venv/bin/python benchmarks/soak.py --seconds 60 --postgres postgresql://postgres@127.0.0.1/postgres`
@@ -42,6 +44,7 @@ from tests.processes import USERPKG, ServiceProcess, free_port
 from userpkg.client import BrandClient, Credentials
 from userpkg.client.errors import ApiError
 from userpkg.client.operator import OperatorClient
+from userpkg.core.settings import Settings
 from userpkg.protocol import DataType, PackageType, ProcessState
 from userpkg.protocol.models import UserPackageFileInfo
 
@@ -149,6 +152,73 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+class RssSampler(threading.Thread):
+    """Each service process's RSS every `interval` seconds, to tell a plateau from a climb."""
+
+    def __init__(self, pids: dict[str, int], interval: float) -> None:
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.interval = interval
+        self.started = time.monotonic()
+        self.samples: list[tuple[float, dict[str, int]]] = []
+        self._stopping = threading.Event()
+
+    def sample(self) -> None:
+        elapsed = time.monotonic() - self.started
+        self.samples.append((elapsed, {p: rss_kib(pid) for p, pid in self.pids.items()}))
+
+    def run(self) -> None:
+        self.sample()
+        while not self._stopping.wait(self.interval):
+            self.sample()
+
+    def finish(self) -> None:
+        self._stopping.set()
+        self.join()
+        self.sample()
+
+    def slope_mib_per_10_min(self, process: str, after: float) -> float:
+        """Least-squares slope of RSS over the samples taken after `after` seconds."""
+        points = [(t, kib[process] / 1024) for t, kib in self.samples if t >= after]
+        if len(points) < 3:
+            return float("nan")
+        mean_t = statistics.fmean(t for t, _ in points)
+        mean_m = statistics.fmean(m for _, m in points)
+        spread = sum((t - mean_t) ** 2 for t, _ in points)
+        return sum((t - mean_t) * (m - mean_m) for t, m in points) / spread * 600
+
+
+REPLAY_WINDOW = Settings().nonce_ttl_seconds
+"""Each API process remembers every nonce it accepted for this long (~250 bytes each), so RSS
+rightly climbs for the first REPLAY_WINDOW seconds; memory is judged only after that."""
+FLAT_MIB_PER_10_MIN = 3.0
+
+
+def print_rss(sampler: RssSampler, seconds: float) -> bool:
+    """The samples as a table and each process's slope once the replay window is full and the
+    run half over; False if one still climbs."""
+    processes = list(sampler.pids)
+    print("  RSS over time (MB)  " + " ".join(f"{p:>8}" for p in processes))
+    for elapsed, kib in sampler.samples:
+        row = " ".join(f"{kib[p] / 1024:8.1f}" for p in processes)
+        print(f"    {elapsed:6.0f} s          {row}")
+    judged_from = max(seconds / 2, REPLAY_WINDOW + 60)
+    flat = True
+    for process in processes:
+        slope = sampler.slope_mib_per_10_min(process, judged_from)
+        if seconds < 2 * REPLAY_WINDOW or slope != slope:
+            verdict = f"run ≥ {2 * REPLAY_WINDOW} s to judge (replay window still filling)"
+        elif slope <= FLAT_MIB_PER_10_MIN:
+            verdict = "flat"
+        else:
+            verdict = "CLIMBING"
+            flat = False
+        print(
+            f"  RSS {process:<8} slope from {judged_from:.0f} s: {slope:+.1f} MB / 10 min: {verdict}"
+        )
+    return flat
+
+
 @contextmanager
 def fresh_database(url: str) -> Iterator[str]:
     name = f"userpkg_soak_{secrets.token_hex(4)}"
@@ -234,7 +304,7 @@ class WorkerProcess(ServiceProcess):
         )
 
 
-def soak(seconds: float, concurrency: int, postgres: str | None) -> bool:
+def soak(seconds: float, concurrency: int, postgres: str | None, sample_every: float) -> bool:
     with tempfile.TemporaryDirectory() as name, service(Path(name), postgres) as (urls, pids, box):
         manifest = json.loads((Path(box) / "sandbox.json").read_text())
         operator = OperatorClient(urls[0], manifest["admin_token"])
@@ -282,13 +352,16 @@ def soak(seconds: float, concurrency: int, postgres: str | None) -> bool:
                     flows.append(flow)
 
         started = time.monotonic()
+        sampler = RssSampler(pids, sample_every)
+        sampler.start()
         threads = [threading.Thread(target=loop, args=(i,)) for i in range(concurrency)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=seconds + FINAL_WAIT_SECONDS)
         elapsed = time.monotonic() - started
-        rss_end = {p: rss_kib(pid) for p, pid in pids.items()}
+        sampler.finish()
+        rss_end = sampler.samples[-1][1]
         for client in clients:
             client.close()
 
@@ -332,11 +405,12 @@ def soak(seconds: float, concurrency: int, postgres: str | None) -> bool:
                 f"  RSS {process:<8}        {before / 1024:6.1f} → {after / 1024:6.1f} MB "
                 f"({(after - before) / 1024:+.1f} MB after warm-up, pid {pid})"
             )
+        flat = print_rss(sampler, seconds)
         print(f"  exact counts        {len(flows) - len(wrong)} of {len(flows)} packages exact")
         for line in wrong[:10]:
             print(f"    WRONG {line}")
         server_errors = sum(n for s, n in errors.items() if isinstance(s, int) and s >= 500)
-        return not wrong and not failures and not server_errors
+        return not wrong and not failures and not server_errors and flat
 
 
 def main() -> None:
@@ -344,8 +418,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="how long to send flows")
     parser.add_argument("--flows", type=int, default=8, help="flows running at once")
     parser.add_argument("--postgres", help="PostgreSQL server URL: two APIs, two workers")
+    parser.add_argument(
+        "--sample-seconds",
+        type=float,
+        help="RSS sample interval (default: a twentieth of the run, ≤ 60 s)",
+    )
     args = parser.parse_args()
-    ok = soak(min(args.seconds, 3600), max(1, min(args.flows, 64)), args.postgres)
+    seconds = min(args.seconds, 3600)
+    every = args.sample_seconds or max(1.0, min(60.0, seconds / 20))
+    ok = soak(seconds, max(1, min(args.flows, 64)), args.postgres, every)
     sys.exit(0 if ok else 1)
 
 

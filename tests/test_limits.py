@@ -7,6 +7,7 @@ brand paths), never a 5xx, and the service keeps answering everyone else meanwhi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -23,6 +24,7 @@ from tests.databases import database_url
 from tests.processes import ServiceProcess
 from tests.support import PREFIX, Operator, SigningBrand
 from userpkg.protocol import ResponseValidator, load_public_key
+from userpkg.protocol.multipart import encode_part_upload
 
 SPEC_CODES = {
     "PARAM_ERROR",
@@ -319,3 +321,81 @@ def test_wrong_methods_and_slashes_get_a_signed_404_and_no_redirect(
     assert "location" not in response.headers
     assert served.brand.verified(response)["code"] == "NOT_FOUND"
     assert response.headers["request-id"]
+
+
+H2C = (
+    "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+    "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+)
+"""What Java's java.net.http.HttpClient adds to every request on http:// (it asks for HTTP/2)."""
+
+
+def signed_head(brand: SigningBrand, method: str, path: str, body: bytes, signed: bytes) -> str:
+    auth = brand.credential.authorize(method, path, signed).header()
+    return (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n"
+        f"Wechatpay-Serial: {brand.platform_key_id}\r\nAccept: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n{H2C}"
+    )
+
+
+def answers(raw: bytes) -> list[tuple[int, dict[str, str], bytes]]:
+    """The responses on one connection, split by their Content-Length."""
+    found = []
+    while raw:
+        code, headers, rest = parse(raw)
+        length = int(headers["content-length"])
+        found.append((code, headers, rest[:length]))
+        raw = rest[length:]
+    return found
+
+
+def test_an_upgrade_to_h2c_is_ignored_and_the_body_still_read(served: Served) -> None:
+    """Java's HttpClient on http:// sends `Upgrade: h2c` with the body: HTTP/1.1 lets a server
+    ignore the upgrade, not the body (it used to be dropped, so every signature failed)."""
+    brand = served.brand
+    data = b"oH2cOpenid" + secrets.token_hex(9).encode() + b"\n"
+    init = json.dumps(
+        {
+            "user_package_file_info": {
+                "filename": f"h2c_{secrets.token_hex(4)}.csv",
+                "digest": hashlib.sha256(data).hexdigest(),
+                "file_size": len(data),
+                "package_type": "USER_PACKAGE_TYPE_TARGETED_EXPOSURE",
+                "data_type": "USER_PACKAGE_DATA_TYPE_OPENID",
+                "description": "sent the way Java's HttpClient sends it",
+            }
+        }
+    ).encode()
+    head = signed_head(brand, "POST", f"{PREFIX}/uploads", init, init)
+    then = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    raw = raw_exchange(
+        served.port, f"{head}Content-Type: application/json\r\n\r\n".encode(), (init + then,)
+    )
+    (code, headers, body), (after, _, _) = answers(raw)
+    assert code == 200, body
+    brand.validator.validate(headers, body)
+    assert after == 200, "the request pipelined after it is answered too"
+
+    upload_id = json.loads(body)["upload_id"]
+    meta = json.dumps({"filename": "p1.csv", "digest": hashlib.sha256(data).hexdigest()}).encode()
+    content_type, multipart = encode_part_upload(meta, data)
+    path = f"{PREFIX}/uploads/{upload_id}/1"
+    head = signed_head(brand, "PUT", path, multipart, meta) + "Connection: close\r\n"
+    half = len(multipart) // 2
+    raw = raw_exchange(
+        served.port,
+        f"{head}Content-Type: {content_type}\r\n\r\n".encode(),
+        (multipart[:half], multipart[half:]),
+    )
+    [(code, headers, body)] = answers(raw)
+    assert code == 200, body
+    assert brand.verified(brand.merge(upload_id))["file_size"] == len(data)
+
+
+def test_an_upgrade_with_a_chunked_body_is_a_contract_400(served: Served) -> None:
+    head = signed_head(served.brand, "POST", f"{PREFIX}/uploads", b"", b"{}")
+    head = head.replace("Content-Length: 0\r\n", "Transfer-Encoding: chunked\r\n")
+    raw = raw_exchange(served.port, f"{head}\r\n2\r\n{{}}\r\n0\r\n\r\n".encode())
+    problem = assert_contract(served, raw, 400)
+    assert "Upgrade" in problem["message"]

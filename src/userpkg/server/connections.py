@@ -14,6 +14,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 ENV_LIMITS = "USERPKG_SERVE_LIMITS"
@@ -51,6 +52,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._refused = False
         self._feeding = 0
+        self._upgrade_body: int | None = None
+        """Body bytes still owed by a request whose `Upgrade` we ignore; None outside one."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -67,14 +70,46 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        self._feeding = len(data)
-        super().data_received(data)
+        if self._upgrade_body:
+            self._take_upgrade_body(data)
+        else:
+            self._feeding = len(data)
+            self._feed(data)
         if self._in_head and not self._refused:
             self._head_bytes += len(data)
             if self._head_bytes > self.limits.max_head_bytes:
                 self._refuse_head()
         elif self.cycle is not None and self.cycle.more_body and not self._refused:
             self._arm(self.limits.body_timeout, self._body_too_slow)
+
+    def _feed(self, data: bytes) -> None:
+        """uvicorn's parsing, except that a request whose `Upgrade` we ignore keeps its body."""
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.send_400_response("Invalid HTTP request received.")
+        except httptools.HttpParserUpgrade as upgrade:
+            if self._refused:
+                return
+            self.parser = httptools.HttpRequestParser(self)
+            self._take_upgrade_body(data[upgrade.args[0] :])
+
+    def _take_upgrade_body(self, data: bytes) -> None:
+        """llhttp stops at the head of an `Upgrade: h2c` request (Java's HttpClient sends one on
+        http://); HTTP/1.1 (RFC 9110 §7.8) says to ignore it and read the body as usual."""
+        owed = self._upgrade_body or 0
+        body, rest = data[:owed], data[owed:]
+        if body:
+            self._upgrade_body = owed - len(body)
+            self.on_body(body)
+        if not self._upgrade_body:
+            self._upgrade_body = None
+            if owed:
+                self.on_message_complete()
+            if rest:
+                self._feeding = len(rest)
+                self._feed(rest)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -89,9 +124,21 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             raise ValueError("head too large")  # the parser answers through send_400_response
         self._in_head = False
         self._arm(self.limits.body_timeout, self._body_too_slow)
+        if self.parser.should_upgrade() and not self._should_upgrade():
+            headers = dict(self.headers)
+            if b"transfer-encoding" in headers:
+                self._refuse(
+                    400,
+                    "a request with an Upgrade header must give its body a Content-Length; "
+                    "send it without Upgrade or without chunked encoding",
+                )
+                return
+            self._upgrade_body = int(headers.get(b"content-length", b"0"))
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        if self._upgrade_body:
+            return
         self._disarm()
         super().on_message_complete()
 
