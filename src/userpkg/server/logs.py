@@ -10,6 +10,7 @@ from typing import Any
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 LONG_SEGMENT = 24
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def shorten_path(path: str) -> str:
@@ -21,10 +22,21 @@ def shorten_path(path: str) -> str:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line. Every request writes one, so the work per line is kept small:
+    the timestamp's seconds are formatted once a second and the JSON encoder is built once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
         out: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": f"{self._stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -32,7 +44,7 @@ class JsonFormatter(logging.Formatter):
         out.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False, default=str)
+        return _ENCODER.encode(out)
 
 
 def quiet_libraries() -> None:
