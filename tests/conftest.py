@@ -48,6 +48,24 @@ class Vectors:
         return load_public_key(self.pem("platform_public_key"))
 
 
+KEPT_VARIABLES = {"USERPKG_TEST_PG_URL", "USERPKG_CHROMIUM", "USERPKG_VECTORS_DIR"}
+
+
+@pytest.fixture(autouse=True)
+def _away_from_the_developers_setup(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests never see the developer's own credentials.toml (the README has them copy it into
+    the checkout), XDG directories or USERPKG_* settings, and never write into them."""
+    home = tmp_path_factory.mktemp("developer")
+    monkeypatch.chdir(home)
+    for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(home / name.lower()))
+    for name in list(os.environ):
+        if name.startswith("USERPKG_") and name not in KEPT_VARIABLES:
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def vectors() -> Vectors:
     path = VECTORS_DIR / "vectors.json"

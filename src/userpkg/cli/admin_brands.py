@@ -259,6 +259,8 @@ def requests(
 
     def human(d: dict[str, Any]) -> None:
         columns = ["time", "method", "path", "status", "code", "auth", "request_id"]
+        if any(entry.get("fault_id") for entry in d["data"]):
+            columns.append("fault_id")
         show_table(d["data"], (["claimed_brand_id"] if unattributed else []) + columns, "none")
         for entry in d["data"]:
             shown = entry.get("sign_information")

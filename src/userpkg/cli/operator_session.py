@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_DATA = Path("userpkg-data")
+PIPED_WIDTH = 400
+"""Output into a pipe or file is laid out this wide, not rich's 80 columns, for grep and awk."""
 
 
 class LazyConsole:
@@ -38,7 +40,10 @@ class LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(**self._options)
+            console = Console(**self._options)
+            if not console.is_terminal:
+                console.width = PIPED_WIDTH
+            self._console = console
         self._console.print(*objects, **options)
 
 
@@ -155,9 +160,10 @@ def show_table(rows: list[dict[str, Any]], columns: list[str], empty: str = "non
     if not rows:
         out.print(empty)
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table(*columns, box=None, pad_edge=False)
+    # Ids are copied from here: fold a long cell onto more lines rather than cut it.
+    table = Table(*(Column(c, overflow="fold") for c in columns), box=None, pad_edge=False)
     for row in rows:
         table.add_row(*("-" if row.get(c) is None else str(row.get(c)) for c in columns))
     out.print(table)
