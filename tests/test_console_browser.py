@@ -303,3 +303,16 @@ def test_fault_rules_and_reset_from_the_sandbox_page(tab: Tab, sandbox: Sandbox)
     for package in sandbox.manifest["user_packages"]:
         view = sandbox.admin("GET", f"/user-packages/{package['user_package_id']}")
         assert view["member_count"] == 0
+
+
+@pytest.mark.parametrize(("page", "shows"), [("/docs", ".opblock"), ("/redoc", "h1")])
+def test_api_docs_render_and_ask_nothing_of_another_host(
+    browser: Any, sandbox: Sandbox, page: str, shows: str
+) -> None:
+    tab = Tab(browser, sandbox)
+    tab.open(page)
+    tab.page.wait_for_selector(shows, timeout=30_000)
+    assert "userpkg" in tab.page.inner_text("body")
+    tab.page.wait_for_timeout(500)
+    assert tab.blocked == [], "the docs asked for something off this host"
+    tab.context.close()

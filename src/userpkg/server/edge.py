@@ -30,6 +30,9 @@ from userpkg.server.response_signing import ResponseSigning
 log = logging.getLogger("userpkg.request")
 
 BRAND_PREFIX = "/brand/"
+DOC_PAGES = frozenset({"/docs", "/redoc"})
+DOC_PAGES_CSP = (b"content-security-policy", b"img-src 'self' data: blob:")
+"""ReDoc's footer shows a logo from its CDN; offline pages ask nothing of another host."""
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
 CONTROL_REFUSAL = (
@@ -86,6 +89,8 @@ class Edge:
             if message["type"] == "http.response.start":
                 outcome["status"] = message["status"]
                 headers = [*message.get("headers", []), (b"request-id", request_id.encode())]
+                if scope["path"] in DOC_PAGES:
+                    headers.append(DOC_PAGES_CSP)
                 message = {**message, "headers": headers}
                 if brand_api:
                     held["start"] = message
