@@ -180,6 +180,8 @@ def test_no_credentials_anywhere_says_where_it_looked(home: dict[str, str], tmp_
     assert missing.returncode == 2
     assert "no credentials.toml found" in missing.stderr
     assert "USERPKG_BRAND_ID" in missing.stderr
+    assert "USERPKG_BASE_URL for a sandbox" in missing.stderr
+    assert "add them to the file" not in missing.stderr, "there is no file to add them to"
 
 
 def test_doctor_names_the_wrong_settings(

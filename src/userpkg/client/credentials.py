@@ -92,9 +92,11 @@ class Credentials:
                 else f"no credentials.toml found (looked for --config, ./{FILENAME}, "
                 f"{config_home() / FILENAME})"
             )
+            fix = "add them to the file, or set " if found is not None else "make one, or set "
             raise CredentialsError(
-                f"{where}: add them to the file, or set "
+                f"{where}: {fix}"
                 + ", ".join(ENV_PREFIX + m.upper() for m in missing)
+                + f" (and {ENV_PREFIX}BASE_URL for a sandbox: without it the public host is used)"
             )
 
         def path(name: str) -> Path:
