@@ -14,8 +14,8 @@ from starlette.responses import RedirectResponse, Response
 from userpkg.core.reset import reset_sandbox
 from userpkg.protocol import ApiProblem
 from userpkg.protocol.faults import FaultRuleBody
-from userpkg.server.console.pages import sandbox_page
-from userpkg.server.console.parts import Console, Refused, text
+from userpkg.server.console.pages import sandbox_form, sandbox_page
+from userpkg.server.console.parts import Console, text
 
 NUMBERS = ("times", "status", "retry_after", "delay_ms")
 WORDS = ("code", "message")
@@ -51,13 +51,10 @@ def faults_router(console: Console) -> APIRouter:
 
     @router.post("/console/sandbox/faults")
     async def add_fault(request: Request) -> Response:
-        try:
-            session, form = await console.form(request)
-        except Refused as exc:
-            return console.refused(exc)
-        brand_id = console.playground.brand_id()
-        if not console.sandbox or brand_id is None:
-            return sandbox_page(console, request, session)
+        opened = await sandbox_form(console, request)
+        if isinstance(opened, Response):
+            return opened
+        session, form, brand_id = opened
         try:
             rule = rule_from(form)
         except ValidationError as error:
@@ -69,13 +66,10 @@ def faults_router(console: Console) -> APIRouter:
 
     @router.post("/console/sandbox/faults/{fault_id}/delete")
     async def delete_fault(request: Request, fault_id: str) -> Response:
-        try:
-            session, _form = await console.form(request)
-        except Refused as exc:
-            return console.refused(exc)
-        brand_id = console.playground.brand_id()
-        if not console.sandbox or brand_id is None:
-            return sandbox_page(console, request, session)
+        opened = await sandbox_form(console, request)
+        if isinstance(opened, Response):
+            return opened
+        session, _form, brand_id = opened
         try:
             service.faults.delete(brand_id, fault_id)
         except ApiProblem as problem:
@@ -84,12 +78,10 @@ def faults_router(console: Console) -> APIRouter:
 
     @router.post("/console/sandbox/reset")
     async def reset(request: Request) -> Response:
-        try:
-            session, form = await console.form(request)
-        except Refused as exc:
-            return console.refused(exc)
-        if not console.sandbox:
-            return sandbox_page(console, request, session)
+        opened = await sandbox_form(console, request)
+        if isinstance(opened, Response):
+            return opened
+        session, form, _brand_id = opened
         if text(form, "confirm") != "yes":
             return sandbox_page(
                 console,

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from userpkg.protocol import ApiProblem, DataType, PackageType
 from userpkg.protocol.errors import param_error
-from userpkg.server.console.pages import package_view, sandbox_page
+from userpkg.server.console.pages import package_view, sandbox_form, sandbox_page
 from userpkg.server.console.parts import Console, Refused, text
 from userpkg.server.console.playground import MAX_UPLOAD_BYTES
 from userpkg.server.console.sessions import same_origin
@@ -91,12 +91,10 @@ def forms_router(console: Console) -> APIRouter:
 
     @router.post("/console/sandbox/clock")
     async def advance_clock(request: Request) -> Response:
-        try:
-            session, form = await console.form(request)
-        except Refused as exc:
-            return console.refused(exc)
-        if not console.sandbox:
-            return sandbox_page(console, request, session)
+        opened = await sandbox_form(console, request)
+        if isinstance(opened, Response):
+            return opened
+        session, form, _brand_id = opened
         raw = text(form, "seconds").strip()
         if not raw.isdigit() or not 0 < int(raw) <= MAX_ADVANCE:
             return sandbox_page(
@@ -111,29 +109,23 @@ def forms_router(console: Console) -> APIRouter:
 
     @router.post("/console/sandbox/signtest")
     async def signtest(request: Request) -> Response:
-        try:
-            session, _form = await console.form(request)
-        except Refused as exc:
-            return console.refused(exc)
-        brand_id = console.playground.brand_id()
-        if not console.sandbox or brand_id is None:
-            return sandbox_page(console, request, session)
+        opened = await sandbox_form(console, request)
+        if isinstance(opened, Response):
+            return opened
+        _session, _form, brand_id = opened
         service.brands.request_signtest(brand_id)
         return RedirectResponse("/console/sandbox", status_code=303)
 
     @router.post("/console/sandbox/upload")
     async def upload(request: Request) -> Response:
+        opened = await sandbox_form(console, request)
+        if isinstance(opened, Response):
+            return opened
+        session, form, brand_id = opened
         try:
-            session, form = await console.form(request)
-        except Refused as exc:
-            return console.refused(exc)
-        try:
-            if not console.sandbox:
-                return sandbox_page(console, request, session)
             file = form.get("file")
             package_id = text(form, "package_id")
             data_type = text(form, "data_type")
-            brand_id = console.playground.brand_id()
             package = service.packages.get(package_id)
 
             def bad(message: str) -> Response:

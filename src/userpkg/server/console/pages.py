@@ -7,13 +7,14 @@ from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from userpkg.core.clock import rfc3339
 from userpkg.protocol import ApiProblem, DataType
 from userpkg.protocol.faults import FaultEndpoint, FaultKind
 from userpkg.server.console.charts import funnel, members_over_time
-from userpkg.server.console.parts import Console, to_sign_in
+from userpkg.server.console.parts import Console, Refused, to_sign_in
 from userpkg.server.console.sessions import Session
 
 PROCESSING = "USER_PACKAGE_PROCESS_STATE_PROCESSING"
@@ -201,3 +202,19 @@ def sandbox_page(
         notice=notice.get("notice", ""),
         error=notice.get("error", ""),
     )
+
+
+async def sandbox_form(
+    console: Console, request: Request
+) -> Response | tuple[Session, FormData, str]:
+    """A sandbox form checked (origin, session, CSRF) with the playground brand's id, or the
+    answer that ends it: refused, or the sandbox page where there is no sandbox."""
+    try:
+        session, form = await console.form(request)
+    except Refused as exc:
+        return console.refused(exc)
+    brand_id = console.playground.brand_id()
+    if not console.sandbox or brand_id is None:
+        await form.close()
+        return sandbox_page(console, request, session)
+    return session, form, brand_id
