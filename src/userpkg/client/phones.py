@@ -9,16 +9,24 @@ failure never leaves a half-written or truncated file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from hashlib import md5
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+import numpy.typing as npt
+
 from userpkg.protocol.audience import BOM
+from userpkg.protocol.phone_digests import phone_md5_halves
+
+_HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % octet for octet in range(256)), dtype="<u2")
+_PREFIXES = (b"+86", b"0086", b"86")
+_POWERS = (10 ** np.arange(10, -1, -1, dtype=np.int64)).astype(np.float64)
 
 CHUNK = 4 << 20
 STDIO = Path("-")
@@ -61,6 +69,85 @@ def normalise(raw: bytes, column: int) -> bytes | None:
     return None
 
 
+def _hex_lines(halves: npt.NDArray[np.uint64]) -> bytes:
+    """Each digest as 32 lowercase hex digits and a newline, formatted as one array."""
+    octets = halves.astype(">u8").view(np.uint8).reshape(-1, 16)
+    out = np.empty((len(octets), 33), dtype=np.uint8)
+    out[:, :32] = _HEX_PAIRS[octets].view(np.uint8).reshape(-1, 32)
+    out[:, 32] = 10
+    return out.tobytes()
+
+
+def _squeezed_numbers(data: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The numbers of `data`'s good lines, and which lines were good, for a block of whole lines.
+
+    Separators are dropped from the whole block in one call; a line is good when what is left
+    is 11 digits 1[3-9]…, or those after +86, 0086, or 86 (13 long) — what `normalise` says.
+    """
+    squeezed = data.translate(None, _DROP)
+    if not squeezed.endswith(b"\n"):
+        squeezed += b"\n"
+    raw = np.frombuffer(squeezed, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    sizes = ends - starts
+    shaped = sizes == 11
+    for prefix in _PREFIXES:
+        candidates = np.flatnonzero(sizes == len(prefix) + 11)
+        for offset, octet in enumerate(prefix):
+            candidates = candidates[raw[starts[candidates] + offset] == octet]
+        shaped[candidates] = True
+    good = np.zeros(len(ends), dtype=bool)
+    rows = np.flatnonzero(shaped)
+    if len(rows):
+        digits = np.lib.stride_tricks.sliding_window_view(raw, 11)[ends[rows] - 11] - np.uint8(48)
+        ok = (digits.max(axis=1) <= 9) & (digits[:, 0] == 1) & (digits[:, 1] >= 3)
+        good[rows[ok]] = True
+        # float64 holds 11-digit numbers exactly, and its matrix product is BLAS's
+        values = (digits[ok].astype(np.float64) @ _POWERS).astype(np.int64)
+    else:
+        values = np.empty(0, dtype=np.int64)
+    return values, good
+
+
+def _hash_block(
+    data: bytes, col: int, explicit: bool, counts: HashCounts
+) -> tuple[bytes, list[tuple[int, bytes]]]:
+    """MD5 hex lines of `data`'s good lines (whole lines); (1-based offset, line) of the bad.
+
+    A block with no column to pick is parsed and hashed as arrays (`phone_md5_halves`), ten
+    times a `hashlib` call per line; lines with commas take `normalise` one at a time.
+    """
+    bad: list[tuple[int, bytes]] = []
+    if not data:
+        return b"", bad
+    if explicit or b"," in data:
+        out: list[str] = []
+        for offset, raw in enumerate(data.removesuffix(b"\n").split(b"\n"), 1):
+            if not raw.strip(b" \t\r"):
+                counts.blank += 1
+                continue
+            digits = normalise(raw, col if explicit else 0)
+            if digits is None:
+                bad.append((offset, raw))
+            else:
+                out.append(md5(digits, usedforsecurity=False).hexdigest() + "\n")
+        counts.hashed += len(out)
+        return "".join(out).encode(), bad
+    values, good = _squeezed_numbers(data)
+    others = np.flatnonzero(~good).tolist()
+    lines = data.split(b"\n") if others else []
+    for row in others:
+        if lines[row].strip(b" \t\r"):
+            bad.append((row + 1, lines[row]))
+        else:
+            counts.blank += 1
+    counts.hashed += len(values)
+    return _hex_lines(phone_md5_halves(values)), bad
+
+
 @contextmanager
 def _reader(source: Path) -> Iterator[IO[bytes]]:
     if source == STDIO:
@@ -71,15 +158,16 @@ def _reader(source: Path) -> Iterator[IO[bytes]]:
 
 
 @contextmanager
-def _writer(target: Path) -> Iterator[IO[str]]:
+def _writer(target: Path) -> Iterator[IO[bytes]]:
     """stdout, or a temporary file renamed over `target` only when everything succeeded."""
     if target == STDIO:
-        yield sys.stdout
         sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
         return
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("w", encoding="ascii", newline="\n") as handle:
+        with tmp.open("wb") as handle:
             yield handle
         os.replace(tmp, target)
     finally:
@@ -100,7 +188,6 @@ def hash_phones(
     if same_file(source, target):
         raise ValueError(f"IN and OUT are the same file ({target}): give another OUT")
     counts = HashCounts()
-    md5 = hashlib.md5
     col = column - 1
     explicit = column != 1
     tail = b""
@@ -120,31 +207,15 @@ def hash_phones(
                     data, tail = data[:cut], data[cut:]
                 else:
                     tail = b""
-                lines = data.split(b"\n") if data else []
-                if data.endswith(b"\n"):
-                    lines.pop()
-                out = []
-                for raw in lines:
-                    number += 1
-                    if len(raw) == 11 and not explicit and raw.isdigit() and raw[1] > 0x32:
-                        digits: bytes | None = raw if raw[:1] == b"1" else None
-                    elif not raw.strip(b" \t\r"):
-                        counts.blank += 1
-                        continue
-                    else:
-                        digits = normalise(raw, col if explicit else 0)
-                    if digits is None:
-                        counts.bad += 1
-                        if len(counts.rejected_lines) < SHOWN_REJECTS:
-                            counts.rejected_lines.append(number)
-                        if rejected is not None:
-                            rejected.write(b"%d\t%s\n" % (number, raw.rstrip(b"\r")))
-                        continue
-                    out.append(md5(digits, usedforsecurity=False).hexdigest())
-                if out:
-                    writer.write("\n".join(out))
-                    writer.write("\n")
-                    counts.hashed += len(out)
+                hashed, bad = _hash_block(data, col, explicit, counts)
+                counts.bad += len(bad)
+                for offset, raw in bad:
+                    if len(counts.rejected_lines) < SHOWN_REJECTS:
+                        counts.rejected_lines.append(number + offset)
+                    if rejected is not None:
+                        rejected.write(b"%d\t%s\n" % (number + offset, raw.rstrip(b"\r")))
+                number += data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+                writer.write(hashed)
                 if not chunk:
                     break
     finally:
