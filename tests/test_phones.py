@@ -32,7 +32,7 @@ FORMS = st.sampled_from(
         "\t\r",
         "--",
         "..()",
-        "\"13800138000\"",
+        '"13800138000"',
         "13800138000\r",
         "1 3 8 0 0 1 3 8 0 0 0",
         "13800138000,alice",  # a comma sends its whole block down the one-line path

@@ -120,10 +120,9 @@ class BrandApi:
         if result is None:
             result = await run_in_threadpool(blocking, brand)
         body = _json_bytes(result)
-        signature = self.signing.headers(
+        signature = await self.signing.headers_beside(
             body,
             authenticated_brand=brand.brand_id,
-            authorization=None,
             requested_key=request.headers.get("wechatpay-serial"),
         )
         return Response(body, media_type="application/json", headers=signature)

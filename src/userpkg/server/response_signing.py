@@ -7,12 +7,18 @@ exists (the client holds it), else the service's. A pending SIGNTEST makes the s
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from userpkg.core.brands import Brands
 from userpkg.core.platform_keys import PlatformKeys
 
 _CLAIMED_BRAND = re.compile(r'brand_id="([0-9A-Za-z]{1,32})"')
+_SIGNING_THREAD = ThreadPoolExecutor(1, thread_name_prefix="response-signing")
+"""The RSA sign releases the GIL: on its own thread it runs beside the next request's Python
+work, on another core (docs/performance.md, "Brand API")."""
 
 
 class ResponseSigning:
@@ -41,6 +47,21 @@ class ResponseSigning:
             return self._keys.signer(named).headers(body, probe=False)
         key_id = (brand.response_key_id(requested_key) if brand else None) or self._default
         return self._keys.signer(key_id).headers(body, timestamp=timestamp, probe=probe)
+
+    async def headers_beside(
+        self, body: bytes, *, authenticated_brand: str, requested_key: str | None
+    ) -> dict[str, str]:
+        """`headers` for an authenticated brand's answer, signed on the signing thread."""
+        return await asyncio.get_running_loop().run_in_executor(
+            _SIGNING_THREAD,
+            functools.partial(
+                self.headers,
+                body,
+                authenticated_brand=authenticated_brand,
+                authorization=None,
+                requested_key=requested_key,
+            ),
+        )
 
     def _named_key(self, key_id: str | None) -> str | None:
         """With no brand to go by, the key the request named is the one its client holds."""
