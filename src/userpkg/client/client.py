@@ -15,7 +15,7 @@ import json
 import random
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,7 +40,7 @@ from userpkg.protocol.models import (
     UserPackageFileInfo,
     _Response,
 )
-from userpkg.protocol.multipart import encode_part_upload
+from userpkg.protocol.multipart import part_upload_pieces
 
 PREFIX = "/brand/marketing/user-package"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -71,6 +71,8 @@ class Call:
     body: bytes = b""
     content_type: str | None = "application/json"
     signed: bytes | None = None
+    pieces: tuple[bytes, ...] = ()
+    """A long body in pieces, sent one after the other rather than joined (`body` is empty)."""
 
     @property
     def signed_body(self) -> bytes:
@@ -102,7 +104,7 @@ class _Exchange:
             hosts.append(BACKUP_HOST)
         self.hosts = hosts
 
-    def request(self, call: Call, host: str) -> httpx.Request:
+    def request(self, call: Call, host: str, *, asynchronous: bool = False) -> httpx.Request:
         auth = self.signer.authorize(call.method, call.path, call.signed_body)
         headers = {
             "Authorization": auth.header(),
@@ -112,10 +114,14 @@ class _Exchange:
         }
         if call.content_type is not None:
             headers["Content-Type"] = call.content_type
+        content: bytes | Iterator[bytes] | AsyncIterator[bytes] = call.body
+        if call.pieces:
+            headers["Content-Length"] = str(sum(len(piece) for piece in call.pieces))
+            content = _async_pieces(call.pieces) if asynchronous else iter(call.pieces)
         return httpx.Request(
             call.method,
             host + call.path,
-            content=call.body,
+            content=content,
             headers=headers,
             extensions={"userpkg_signed": call.signed_body},
         )
@@ -185,6 +191,11 @@ class _Exchange:
             "check base_url and that the service is running",
             url,
         )
+
+
+async def _async_pieces(pieces: tuple[bytes, ...]) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
 
 
 def _string_to_sign(request: httpx.Request) -> str | None:
@@ -265,8 +276,8 @@ def _init_call(info: UserPackageFileInfo) -> Call:
 
 def _part_call(upload_id: str, number: int, data: bytes, digest: str, filename: str) -> Call:
     meta = json.dumps({"filename": filename, "digest": digest}, separators=(",", ":")).encode()
-    content_type, body = encode_part_upload(meta, data, filename)
-    return Call("PUT", f"{PREFIX}/uploads/{upload_id}/{number}", body, content_type, signed=meta)
+    content_type, pieces = part_upload_pieces(meta, data, filename)
+    return Call("PUT", f"{PREFIX}/uploads/{upload_id}/{number}", b"", content_type, meta, pieces)
 
 
 def _merge_call(upload_id: str) -> Call:
@@ -377,7 +388,7 @@ class AsyncBrandClient:
         for wait, host in attempts:
             if wait:
                 await asyncio.sleep(wait)
-            request = self._exchange.request(call, host)
+            request = self._exchange.request(call, host, asynchronous=True)
             wire.sent(request, call.signed_body)
             try:
                 response = await self._http.send(request)

@@ -9,6 +9,14 @@ def encode_part_upload(
     meta: bytes, data: bytes, filename: str = "part.csv", boundary: str | None = None
 ) -> tuple[str, bytes]:
     """(Content-Type, body). `meta` is sent byte for byte, since it is what gets signed."""
+    content_type, pieces = part_upload_pieces(meta, data, filename, boundary)
+    return content_type, b"".join(pieces)
+
+
+def part_upload_pieces(
+    meta: bytes, data: bytes, filename: str = "part.csv", boundary: str | None = None
+) -> tuple[str, tuple[bytes, ...]]:
+    """(Content-Type, the body in pieces): the part's bytes are not copied into one body."""
     boundary = boundary or secrets.token_hex(16)
     head = (
         f"--{boundary}\r\n"
@@ -21,4 +29,4 @@ def encode_part_upload(
         "Content-Type: text/csv\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
-    return f"multipart/form-data; boundary={boundary}", head + meta + middle + data + tail
+    return f"multipart/form-data; boundary={boundary}", (head + meta + middle, data, tail)
