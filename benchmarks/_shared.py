@@ -20,3 +20,18 @@ def rate(fn: Callable[[], object], count: int, rounds: int = 5) -> float:
             fn()
         best = min(best, time.perf_counter() - start)
     return count / best
+
+
+def paired_rates(
+    first: Callable[[], object], second: Callable[[], object], count: int, rounds: int = 7
+) -> tuple[float, float]:
+    """Calls per second of each, best of `rounds`, the two timed in turn within each round:
+    on a shared machine a quiet or busy minute then falls on both, not on one of them."""
+    best = [float("inf"), float("inf")]
+    for _ in range(rounds):
+        for index, fn in enumerate((first, second)):
+            start = time.perf_counter()
+            for _ in range(count):
+                fn()
+            best[index] = min(best[index], time.perf_counter() - start)
+    return count / best[0], count / best[1]

@@ -56,7 +56,9 @@ def verify_signature(public_key: RSAPublicKey, message: bytes, signature: str) -
     if signature.startswith(PROBE_PREFIX):
         return False
     try:
-        raw = base64.b64decode(signature, validate=True)
+        # binascii's strict mode checks the alphabet and padding in C (b64decode's
+        # validate=True does it with a regular expression, a tenth of a verify's time)
+        raw = binascii.a2b_base64(signature, strict_mode=True)
     except (binascii.Error, ValueError):
         return False
     try:
