@@ -3,11 +3,12 @@
 Every request is signed before the timed window, so the load generator does no RSA work
 while measuring; it writes pre-built HTTP/1.1 requests on keep-alive sockets. Goals: the
 service reaches >= 50% of the single-core ceiling of one RSA verify + one RSA sign per
-request (issue 13) with p99 <= 3x p50, and a 20 MiB upload with the SDK (init, parts, merge)
-runs at >= 100 MB/s on loopback. The service's CPU time per request is printed too: on this
-shared 2-core machine it moves less than throughput when other jobs take CPU. The service
-signs responses on a thread of their own (the RSA sign releases the GIL), so one process can
-use more than one core: the CPU line says how much, and what share of the CPU was crypto.
+request (issue 13) with p99 <= 3x p50. The service's CPU time per request is printed too: on
+this shared 2-core machine it moves less than throughput when other jobs take CPU. The
+service signs responses on a thread of their own (the RSA sign releases the GIL), so one
+process can use more than one core: the CPU line says how much, and what share was crypto.
+A 20 MiB upload with the SDK is timed once for reference; its goal, a ratio to SHA-256 in
+the same run, is `benchmarks/upload.py`'s.
 Run: `.venv/bin/python benchmarks/api.py [--requests N] [--connections C]`.
 """
 
@@ -243,8 +244,8 @@ def main() -> None:
         )
         if r["upload"]:
             print(
-                f"  20 MiB upload (init, 5 parts, merge): {r['upload']:.0f} MB/s   goal >= 100 MB/s "
-                f"{mark(r['upload'] >= 100)}"
+                f"  for reference        20 MiB upload (init, 5 parts, merge): {r['upload']:.0f} "
+                "MB/s, one round (benchmarks/upload.py holds its goal, a ratio to SHA-256)"
             )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
