@@ -322,6 +322,8 @@ def test_push_again_into_another_package_and_status(
     assert pushed.returncode == 0, pushed.stderr
     assert pushed.stdout.strip().endswith("USER_PACKAGE_PROCESS_STATE_FINISHED")
     assert "waited" in pushed.stderr
+    # no sync delay here: the wait may never see PROCESSING, so the final message says when
+    assert re.search(r"FINISHED, waited .*added 50 users.*; in effect since 20\S+", pushed.stderr)
     assert sandbox.members(first) == 50
 
     repeated = run("push", first, str(members), "--data-type", "openid", *config, env=home)

@@ -98,6 +98,18 @@ def test_reset_empties_packages_and_keeps_credentials_and_ids(sb: Sandbox, tmp_p
     push(sb, members, tmp_path / "states2")
     assert sb.admin.member_count(package) == 5
 
+    in_words = subprocess.run(
+        [*USERPKG, "admin", "--url", sb.base_url, "reset"],
+        env={**os.environ, "USERPKG_ADMIN_TOKEN": sb.manifest["admin_token"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert in_words.returncode == 0, in_words.stderr
+    packages = len(sb.package_ids)
+    assert in_words.stdout.startswith(f"sandbox reset: {packages} packages emptied, 1 upload and")
+    assert "{" not in in_words.stdout
+
 
 def test_reset_while_requests_are_in_flight_answers_no_500(sb: Sandbox) -> None:
     brand = signing_brand(sb)

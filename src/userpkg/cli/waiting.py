@@ -86,7 +86,8 @@ class WaitDisplay:
             return
         when = effective_time(answer.return_message)
         status = answer.state.removeprefix("USER_PACKAGE_PROCESS_STATE_")
-        line = f"{self.label}: {status}" + (f", takes effect at {when}" if when else "")
+        shown_when = when and not answer.is_final  # a final message says it in its own words
+        line = f"{self.label}: {status}" + (f", takes effect at {when}" if shown_when else "")
         shown = f"{line}, waited {took(waited)}"
         if answer.is_final:
             shown += f": {answer.return_message}"

@@ -229,7 +229,8 @@ class ExpandProcessor:
                     finish_time=now,
                     return_message=(
                         f"added {added} users to the package ({already} were already members; "
-                        f"{task.unrecognised} lines not recognised, {task.malformed} malformed)"
+                        f"{task.unrecognised} lines not recognised, {task.malformed} malformed); "
+                        f"in effect since {rfc3339(task.effective_time)}"
                     ),
                 )
             )

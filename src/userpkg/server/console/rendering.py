@@ -26,7 +26,11 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 STATE_LABELS = {
     "USER_PACKAGE_PROCESS_STATE_PROCESSING": "processing",
     "USER_PACKAGE_PROCESS_STATE_FINISHED": "finished",
