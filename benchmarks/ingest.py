@@ -280,9 +280,12 @@ def main() -> None:
         )
         print(
             f"       naive baseline {naive_s:.2f} s{extra} -> {lines / naive_s / 1e6:.2f} M lines/s; "
-            f"ratio {naive_s / total:.1f}x   goals >= 2 M lines/s "
-            f"{_mark(lines / total >= 2e6)}, >= {goal}x {_mark(naive_s / total >= goal)}, "
-            f"<= 300 MB {_mark(rss <= 300)}"
+            f"{name} ratio {naive_s / total:.1f}x   goals >= {goal}x "
+            f"{_mark(naive_s / total >= goal)}, <= 300 MB {_mark(rss <= 300)}"
+        )
+        print(
+            f"       {name} rate {lines / total / 1e6:.2f} M lines/s   goal >= 2 M lines/s "
+            f"{_mark(lines / total >= 2e6)} (issue 4's; absolute, so it measures the machine too)"
         )
     print(
         f"membership: {len(probes) / check_s / 1e6:.2f} M checks/s ({hits:,} hits)   "
