@@ -19,6 +19,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from userpkg.client import BrandClient, Credentials
+from userpkg.client.uploads import Uploader
+from userpkg.protocol import DataType, PackageType
+
 from .processes import USERPKG, ServiceProcess
 from .support import Operator
 
@@ -202,6 +206,14 @@ def test_doctor_names_the_wrong_settings(
     assert "✗ signed request" in out
     assert "private_key_path does not belong to the certificate cert_serial_no" in out
 
+    keyless = credentials_copy(sandbox, tmp_path / "keyless", private_key_path="absent.pem")
+    unsigned = run("doctor", "--config", str(keyless), env=home)
+    assert unsigned.returncode == 1
+    assert "✗ private key" in unsigned.stdout
+    # the right key id stays right: an unsigned probe must not advise another one
+    assert "✓ platform_public_key_id" in unsigned.stdout, unsigned.stdout
+    assert "set platform_public_key_id" not in unsigned.stdout
+
     away = credentials_copy(sandbox, tmp_path / "away", base_url="http://127.0.0.1:9")
     gone = run("doctor", "--config", str(away), env=home)
     assert gone.returncode == 1
@@ -233,6 +245,8 @@ def test_lint_names_lines_reasons_and_fixes(home: dict[str, str], tmp_path: Path
         "lint", str(write_lines(tmp_path / "o.csv", openids)), "--data-type", "md5-phone", env=home
     )
     assert "use --data-type openid" in as_md5.stderr
+    assert "line 1: 28 characters (an openid)" in as_md5.stderr
+    assert "header" not in as_md5.stderr
 
     columns = write_lines(tmp_path / "c.csv", [f"{md5s[0]},alice", md5s[1]])
     several = run("lint", str(columns), "--data-type", "md5-phone", "--json", env=home)
@@ -454,6 +468,14 @@ def test_a_refused_first_expand_stops_the_push_and_names_the_option(
     assert unknown.returncode == 1
     assert "check USER_PACKAGE_ID" in unknown.stderr
 
+    malformed = run("push", "abc", str(members), "--data-type", "openid", *config, env=home)
+    assert malformed.returncode == 2
+    assert "USER_PACKAGE_ID 'abc' is not a user package id: those are 20 digits" in (
+        malformed.stderr
+    )
+    entries = json.loads(run("status", "--json", *config, env=home).stdout)["entries"]
+    assert all(e["user_package_id"] != "abc" for e in entries), "refused before any upload"
+
 
 def test_messages_for_short_descriptions_and_empty_files(
     sandbox: Sandbox, home: dict[str, str], tmp_path: Path
@@ -476,6 +498,10 @@ def test_messages_for_short_descriptions_and_empty_files(
     assert "--description is 9 characters" in short.stderr
     assert "pydantic" not in short.stderr
     assert "http" not in short.stderr
+    with BrandClient(Credentials.resolve(sandbox.credentials)) as client:
+        uploader = Uploader(client, states=tmp_path / "states")
+        with pytest.raises(ValueError, match=r"^description is 1 character; the service wants"):
+            uploader.upload_file(members, DataType.OPENID, PackageType.RISK_USER, "x")
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     nothing = run("push", sandbox.package(), str(empty), "--data-type", "openid", *config, env=home)
@@ -568,6 +594,12 @@ def test_hash_phones_formats_columns_rejects_and_stdio(
     first_column = write_lines(tmp_path / "csv.csv", ["13800138000,alice"])
     assert run("hash-phones", str(first_column), str(out), env=home).returncode == 0
     assert out.read_text() == md5("13800138000") + "\n"
+
+    second_column = write_lines(tmp_path / "names.csv", ["alice,13800138000", "bob,13900000000"])
+    missed = run("hash-phones", str(second_column), str(out), env=home)
+    assert "hashed 0" in missed.stderr
+    assert "pass --column N" in missed.stderr
+    assert "--column" not in run("hash-phones", str(raw), str(out), env=home).stderr
 
 
 def test_hash_phones_refuses_to_overwrite_its_input(home: dict[str, str], tmp_path: Path) -> None:

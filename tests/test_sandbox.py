@@ -96,6 +96,23 @@ def run_the_examples(manifest: dict[str, object], tmp_path: Path) -> None:
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert "USER_PACKAGE_PROCESS_STATE_FINISHED" in pushed.stdout
 
+    elsewhere = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "push_with_sdk.py"),
+            "9" * 20,
+            str(members),
+            "--config",
+            str(manifest["credentials_path"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert elsewhere.returncode == 2, elsewhere.stdout + elsewhere.stderr
+    assert "is not one of this brand's packages: check USER_PACKAGE_ID" in elsewhere.stderr
+    assert "Traceback" not in elsewhere.stderr
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_args(request: pytest.FixtureRequest) -> Iterator[list[str]]:

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from userpkg.protocol import DataType, PackageType
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
-DESCRIPTION = (15, 128)
 
 
 class DataTypeName(StrEnum):
@@ -83,12 +82,11 @@ def client(config: Path | None) -> BrandClient:
 
 
 def check_description(text: str) -> None:
-    low, high = DESCRIPTION
-    if not low <= len(text) <= high:
-        raise Refused(
-            f"--description is {len(text)} characters; the service wants {low} to {high}: "
-            "say in a sentence what the list is"
-        )
+    from userpkg.client.uploads import description_problem
+
+    problem = description_problem(text)
+    if problem is not None:
+        raise Refused(f"--{problem}")
 
 
 def linted(
@@ -246,11 +244,12 @@ def push(
 ) -> None:
     """Lint, split into uploads of at most 20 MiB, upload and expand each; resumable."""
     from userpkg.client.journal import Piece, Push
-    from userpkg.client.uploads import Uploader
+    from userpkg.client.uploads import Uploader, check_package_id
 
     text = description or f"pushed by userpkg from {file.name[:60]} on {date.today().isoformat()}"
     with exit_codes(as_json):
         check_description(text)
+        check_package_id(user_package_id)
         limit = parse_duration(timeout) if timeout else None
         report = linted(file, data_type, max_malformed, force, as_json)
         pieces: dict[int, Any] = {}

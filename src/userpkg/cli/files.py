@@ -76,3 +76,8 @@ def hash_phones_command(
                 f"rejected lines: {shown}{more}"
                 + ("" if rejects else " (--rejects FILE writes them all)")
             )
+            if counts.columns_rejected:
+                say(
+                    "hint: rejected lines have several columns and the number is read from the "
+                    "first: pass --column N for the column that holds it"
+                )

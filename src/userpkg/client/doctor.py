@@ -64,12 +64,15 @@ def examine(creds: Credentials, timeout: float = 10.0) -> list[Check]:
         )
     url = creds.base_url + f"{PREFIX}/user-packages/{PROBE_PACKAGE}/expand"
     body = json.dumps({"upload_id": PROBE_UPLOAD}, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "Wechatpay-Serial": creds.platform_public_key_id,
+    }
     if private_key is not None:
         signer = BrandCredential(creds.brand_id, creds.cert_serial_no, RsaSigner(private_key))
         path = url[len(creds.base_url) :]
         headers["Authorization"] = signer.authorize("POST", path, body).header()
-        headers["Wechatpay-Serial"] = creds.platform_public_key_id
     try:
         response = httpx.post(url, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
@@ -131,7 +134,7 @@ def _answer(
                     None if good else f"platform_public_key_path must hold the key {serial}",
                 )
             )
-    else:
+    elif signed:
         checks.append(
             Check(
                 "platform_public_key_id",
@@ -140,6 +143,18 @@ def _answer(
                 f"{creds.platform_public_key_id}",
                 f"set platform_public_key_id = {serial!r} and platform_public_key_path to "
                 "that key's file",
+            )
+        )
+    else:
+        # Unsigned, the service cannot tell whose request it is, so its key says nothing
+        # about the brand's: only that the id named is not one of its keys.
+        checks.append(
+            Check(
+                "platform_public_key_id",
+                False,
+                f"the service has no platform key {creds.platform_public_key_id}",
+                "set platform_public_key_id to your brand's platform key id (PUB_KEY_ID_…); "
+                "run doctor again once the private key loads, and it names the right one",
             )
         )
     if not signed:

@@ -128,6 +128,11 @@ def judge(value: bytes, number: int, data_type: DataType, raw_length: int) -> Of
     if expected.fullmatch(value):
         return None
     what = "a 28-character openid" if data_type is DataType.OPENID else "a 32-hex-digit MD5"
+    # an openid or an MD5 of the other type is that, not a header, even on line 1
+    if data_type is DataType.OPENID and _MD5.fullmatch(value):
+        return Offence(number, "32 hex digits (an MD5), not an openid", HINTS["md5_as_openid"])
+    if data_type is DataType.MD5_PHONE and _OPENID.fullmatch(value):
+        return Offence(number, "28 characters (an openid), not an MD5", HINTS["openid_as_md5"])
     if number == 1 and _HEADER.fullmatch(value):
         return Offence(number, f"{value[:40].decode()!r} is a header, not {what}", HINTS["header"])
     if re.search(rb"[,;\t|]", value):
@@ -135,8 +140,4 @@ def judge(value: bytes, number: int, data_type: DataType, raw_length: int) -> Of
     compact = re.sub(rb"[\s.-]", b"", value)
     if _PHONE.fullmatch(compact):
         return Offence(number, f"a raw phone number, not {what}", HINTS["phone"])
-    if data_type is DataType.OPENID and _MD5.fullmatch(value):
-        return Offence(number, "32 hex digits (an MD5), not an openid", HINTS["md5_as_openid"])
-    if data_type is DataType.MD5_PHONE and _OPENID.fullmatch(value):
-        return Offence(number, "28 characters (an openid), not an MD5", HINTS["openid_as_md5"])
     return Offence(number, f"not {what} ({len(value)} characters)")

@@ -40,6 +40,8 @@ class HashCounts:
     blank: int = 0
     bad: int = 0
     rejected_lines: list[int] = field(default_factory=list)
+    columns_rejected: bool = False
+    """A rejected line had several columns: the number may be in another one (--column)."""
 
 
 def same_file(source: Path, target: Path) -> bool:
@@ -132,6 +134,7 @@ def _hash_block(
             digits = normalise(raw, col if explicit else 0)
             if digits is None:
                 bad.append((offset, raw))
+                counts.columns_rejected |= not explicit and b"," in raw
             else:
                 out.append(md5(digits, usedforsecurity=False).hexdigest() + "\n")
         counts.hashed += len(out)

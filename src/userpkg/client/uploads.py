@@ -27,11 +27,39 @@ from userpkg.client.digests import READ, UploadDigests, file_digest
 from userpkg.client.errors import ApiError
 from userpkg.client.journal import Journal, Piece, Push, now
 from userpkg.protocol import DataType, PackageType, ProcessState
-from userpkg.protocol.models import ExpandResponse, InitUploadResponse, UserPackageFileInfo
+from userpkg.protocol.models import (
+    DESCRIPTION,
+    ExpandResponse,
+    InitUploadResponse,
+    UserPackageFileInfo,
+)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 POLL_FIRST, POLL_GROWTH, POLL_MAX = 0.2, 1.5, 30.0
 Progress = Callable[[int], None]
+
+
+PACKAGE_ID = re.compile(r"[0-9]{20}")
+
+
+def description_problem(text: str) -> str | None:
+    """What is wrong with an upload's description, said as the fix, or None."""
+    low, high = DESCRIPTION
+    if low <= len(text) <= high:
+        return None
+    unit = "character" if len(text) == 1 else "characters"
+    return (
+        f"description is {len(text)} {unit}; the service wants {low} to {high}: "
+        "say in a sentence what the list is"
+    )
+
+
+def check_package_id(package_id: str) -> None:
+    """Refuse a malformed package id before a byte is uploaded for it."""
+    if not PACKAGE_ID.fullmatch(package_id):
+        raise ValueError(
+            f"USER_PACKAGE_ID {package_id[:40]!r} is not a user package id: those are 20 digits"
+        )
 
 
 def upload_filename(path: Path, token: str, piece: str | None = None) -> str:
@@ -120,6 +148,9 @@ class UploadPlan:
     def file_info(
         self, data_type: DataType, package_type: PackageType, description: str
     ) -> UserPackageFileInfo:
+        problem = description_problem(description)
+        if problem is not None:
+            raise ValueError(problem)
         return UserPackageFileInfo(
             filename=self.filename,
             digest=self.digest,
@@ -271,6 +302,10 @@ class Uploader:
         Resumes an interrupted push of the same file into the same package; refuses to
         repeat a finished one unless `again`. The first refused expand stops the push.
         """
+        check_package_id(package_id)
+        problem = description_problem(description)
+        if problem is not None:
+            raise ValueError(problem)
         journal = journal or Journal()
         creds = self.client.credentials
         digest, size = file_digest(path)

@@ -19,6 +19,9 @@ from pydantic import (
     StringConstraints,
 )
 
+DESCRIPTION = (15, 128)
+"""An upload's description: at least and at most this many characters."""
+
 
 class PackageType(StrEnum):
     TARGETED_EXPOSURE = "USER_PACKAGE_TYPE_TARGETED_EXPOSURE"
@@ -84,7 +87,9 @@ class UserPackageFileInfo(_Request):
     file_size: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
     package_type: PackageType
     data_type: DataType
-    description: Annotated[str, Strict(), StringConstraints(min_length=15, max_length=128)]
+    description: Annotated[
+        str, Strict(), StringConstraints(min_length=DESCRIPTION[0], max_length=DESCRIPTION[1])
+    ]
 
 
 class InitUploadRequest(_Request):
