@@ -326,6 +326,31 @@ def test_force_sends_a_file_lint_refuses_and_the_good_lines_are_imported(
     assert sandbox.members(package) == 3
 
 
+def test_status_lists_the_journal_while_the_service_is_down(
+    home: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "gone").mkdir()
+    service = start_sandbox(tmp_path / "gone")
+    sandbox = next(service)
+    members = write_lines(tmp_path / "members.csv", sandbox.openids[:5])
+    config = ["--config", str(sandbox.credentials)]
+    package = sandbox.package()
+    pushed = run(
+        "push", package, str(members), "--data-type", "openid", "--wait", *config, env=home
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    service.close()
+
+    listed = run("status", *config, env=home)
+    assert listed.returncode == 0, listed.stderr
+    assert "the states below are the ones last seen" in listed.stderr
+    assert f"→ {package}" in listed.stdout
+    assert "FINISHED" in listed.stdout
+    document = json.loads(run("status", "--json", *config, env=home).stdout)
+    assert "last seen" in document["warning"]
+    assert document["entries"][0]["user_package_id"] == package
+
+
 def test_push_again_into_another_package_and_status(
     sandbox: Sandbox, home: dict[str, str], tmp_path: Path
 ) -> None:

@@ -44,9 +44,10 @@ def status(
 ) -> None:
     """List what this machine uploaded and pushed, refreshing each expand's state."""
     from userpkg.cli.brand import client
-    from userpkg.client.errors import ApiError
+    from userpkg.client.errors import ApiError, TransportFailure
     from userpkg.client.journal import Journal, now, state_home
 
+    unreachable = None
     with exit_codes(as_json):
         journal = Journal()
         with client(config) as brand:
@@ -58,19 +59,25 @@ def status(
             ]
             for entry in mine:
                 for piece in entry.pieces:
-                    if not refresh or not entry.user_package_id or not piece.upload_id:
+                    if not (refresh and entry.user_package_id and piece.upload_id) or unreachable:
                         continue
                     try:
                         answer = brand.expand(entry.user_package_id, piece.upload_id)
                     except ApiError as exc:
                         piece.return_message = f"{exc.code}: {exc.message}"
                         continue
+                    except TransportFailure as exc:
+                        unreachable = f"{exc}; the states below are the ones last seen"
+                        continue
                     piece.state, piece.return_message = answer.state, answer.return_message
                     piece.checked_at = now()
                 journal.save(entry)
         if as_json:
-            emit({"journal": str(state_home()), "entries": [e.as_json() for e in mine]})
+            document = {"journal": str(state_home()), "entries": [e.as_json() for e in mine]}
+            emit(document if unreachable is None else {**document, "warning": unreachable})
             return
+        if unreachable is not None:
+            say(f"warning: {unreachable}")
         if not mine:
             say(f"nothing pushed to {creds.base_url} as brand {creds.brand_id} from this machine")
         for entry in mine:
