@@ -126,7 +126,12 @@ def test_users_membership_clock_and_signtest(sandbox: Path) -> None:
     created = admin_json(sandbox, "users", "create", "--phone", "13912345678")
     user_id = created["data"][0]["user_id"]
     assert admin_json(sandbox, "users", "show", str(user_id))["phone"] == "13912345678"
-    assert admin_json(sandbox, "users", "list", "--limit", "5")["total_count"] >= 51
+    listed = admin_json(sandbox, "users", "list", "--limit", "5")
+    assert listed["total_count"] >= 51
+    appid, openid = next(iter(listed["data"][0]["openids"].items()))
+    table = admin(sandbox, "users", "list", "--limit", "5").stdout
+    assert f"{appid}: {openid}" in table
+    assert "{" not in table
     package_id = manifest["user_packages"][0]["user_package_id"]
     checked = admin_json(sandbox, "members", "check", package_id, "--phone", "13912345678")
     assert checked["member"] is False

@@ -165,8 +165,17 @@ def show_table(rows: list[dict[str, Any]], columns: list[str], empty: str = "non
     # Ids are copied from here: fold a long cell onto more lines rather than cut it.
     table = Table(*(Column(c, overflow="fold") for c in columns), box=None, pad_edge=False)
     for row in rows:
-        table.add_row(*("-" if row.get(c) is None else str(row.get(c)) for c in columns))
+        table.add_row(*(_cell(row.get(c)) for c in columns))
     out.print(table)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: a mapping one `key: value` a line (a user's openids by appid)."""
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return "\n".join(f"{key}: {item}" for key, item in value.items()) or "-"
+    return str(value)
 
 
 def show_page(page: dict[str, Any], columns: list[str], noun: str) -> None:
