@@ -80,35 +80,27 @@ def run_the_examples(manifest: dict[str, object], tmp_path: Path) -> None:
     assert len(members.read_text().split()) == 3000
     packages = manifest["user_packages"]
     assert isinstance(packages, list)
-    pushed = subprocess.run(
-        [
-            sys.executable,
-            str(EXAMPLES / "push_with_sdk.py"),
-            packages[0]["user_package_id"],
-            str(members),
-            "--config",
-            str(manifest["credentials_path"]),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def push_example(package_id: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                str(EXAMPLES / "push_with_sdk.py"),
+                package_id,
+                str(members),
+                "--config",
+                str(manifest["credentials_path"]),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    pushed = push_example(packages[0]["user_package_id"])
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert "USER_PACKAGE_PROCESS_STATE_FINISHED" in pushed.stdout
 
-    elsewhere = subprocess.run(
-        [
-            sys.executable,
-            str(EXAMPLES / "push_with_sdk.py"),
-            "9" * 20,
-            str(members),
-            "--config",
-            str(manifest["credentials_path"]),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    elsewhere = push_example("9" * 20)
     assert elsewhere.returncode == 2, elsewhere.stdout + elsewhere.stderr
     assert "is not one of this brand's packages: check USER_PACKAGE_ID" in elsewhere.stderr
     assert "Traceback" not in elsewhere.stderr
