@@ -22,11 +22,10 @@ import numpy as np
 import numpy.typing as npt
 
 from userpkg.protocol.audience import BOM
-from userpkg.protocol.phone_digests import phone_md5_halves
+from userpkg.protocol.phone_digests import digit_rows_to_numbers, phone_md5_halves
 
 _HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % octet for octet in range(256)), dtype="<u2")
 _PREFIXES = (b"+86", b"0086", b"86")
-_POWERS = (10 ** np.arange(10, -1, -1, dtype=np.int64)).astype(np.float64)
 
 CHUNK = 4 << 20
 STDIO = Path("-")
@@ -107,8 +106,7 @@ def _squeezed_numbers(data: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[n
         digits = np.lib.stride_tricks.sliding_window_view(raw, 11)[ends[rows] - 11] - np.uint8(48)
         ok = (digits.max(axis=1) <= 9) & (digits[:, 0] == 1) & (digits[:, 1] >= 3)
         good[rows[ok]] = True
-        # float64 holds 11-digit numbers exactly, and its matrix product is BLAS's
-        values = (digits[ok].astype(np.float64) @ _POWERS).astype(np.int64)
+        values = digit_rows_to_numbers(digits[ok])
     else:
         values = np.empty(0, dtype=np.int64)
     return values, good

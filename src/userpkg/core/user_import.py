@@ -29,6 +29,7 @@ from userpkg.core.directory import (
     Directory,
 )
 from userpkg.protocol.errors import param_error
+from userpkg.protocol.phone_digests import digit_rows_to_numbers
 from userpkg.store.database import Database
 
 Phones = npt.NDArray[np.int64]
@@ -37,7 +38,6 @@ MAX_NUMBERS = 50_000_000
 MAX_LINE = 64
 SHOWN_BAD_LINES = 20
 BOM = b"\xef\xbb\xbf"
-_POWERS = (10 ** np.arange(10, -1, -1, dtype=np.int64)).astype(np.float64)
 _STEP_INVERSE = pow(SYNTHETIC_STEP, -1, SYNTHETIC_SPACE)
 
 
@@ -153,8 +153,7 @@ class PhoneSpool:
         if len(grid):
             digits = grid - 48
             ok = (digits.max(axis=1) <= 9) & (digits[:, 0] == 1) & (digits[:, 1] >= 3)
-            # float64 holds 11-digit numbers exactly, and its matrix product is BLAS's
-            values = (digits[ok].astype(np.float64) @ _POWERS).astype(np.int64)
+            values = digit_rows_to_numbers(digits[ok])
         else:
             ok = np.zeros(0, dtype=bool)
             values = np.empty(0, dtype=np.int64)

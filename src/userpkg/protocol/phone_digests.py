@@ -92,6 +92,17 @@ def _block(phones: npt.NDArray[np.int64]) -> Halves:
     return digest.view(">u8").astype(np.uint64)
 
 
+_POWERS = (10 ** np.arange(10, -1, -1, dtype=np.int64)).astype(np.float64)
+
+
+def digit_rows_to_numbers(digits: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """(n, 11) digit values 0–9 → the n 11-digit numbers they spell.
+
+    float64 holds 11-digit numbers exactly, and its matrix product is BLAS's.
+    """
+    return (digits.astype(np.float64) @ _POWERS).astype(np.int64)
+
+
 def phone_md5_halves(phones: npt.NDArray[np.int64]) -> Halves:
     """(n, 2): the big-endian 64-bit halves of MD5(decimal digits) of each number.
 
