@@ -485,6 +485,20 @@ def test_a_refused_first_expand_stops_the_push_and_names_the_option(
     assert "piece 1/" in refused.stderr
     assert "--package-type risk-user" in refused.stderr
     assert json.loads(refused.stdout)["error"]["hint"].endswith("--package-type risk-user")
+    again = run(
+        "push",
+        risky,
+        str(members),
+        "--data-type",
+        "openid",
+        "--max-bytes",
+        "600",
+        *config,
+        env=home,
+    )
+    assert again.returncode == 1
+    # the split is announced before any upload, so even a push refused at once says it
+    assert re.search(r"members\.csv is .*: \d+ uploads, labelled i/\d+", again.stderr)
     entries = json.loads(run("status", "--json", *config, env=home).stdout)["entries"]
     pushed = next(e for e in entries if e["user_package_id"] == risky)
     assert [p["upload_id"] is not None for p in pushed["pieces"]][:2] == [True, False]

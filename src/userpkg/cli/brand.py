@@ -244,7 +244,7 @@ def push(
 ) -> None:
     """Lint, split into uploads of at most 20 MiB, upload and expand each; resumable."""
     from userpkg.client.journal import Piece, Push
-    from userpkg.client.uploads import Uploader, check_package_id
+    from userpkg.client.uploads import Uploader, check_package_id, split_points
 
     text = description or f"pushed by userpkg from {file.name[:60]} on {date.today().isoformat()}"
     with exit_codes(as_json):
@@ -256,8 +256,6 @@ def push(
 
         def on_piece(push: Push, piece: Piece, what: str) -> None:
             total = len(push.pieces)
-            if piece.number == 1 and not as_json and total > 1:
-                say(f"{file.name} is {mib(push.file_size)}: {total} uploads, labelled i/{total}")
             pieces[piece.number] = piece
             if as_json:
                 return
@@ -267,6 +265,9 @@ def push(
                 f"{piece.state}: {piece.return_message}"
             )
 
+        count = len(split_points(file, max_bytes))
+        if count > 1 and not as_json:
+            say(f"{file.name} is {mib(file.stat().st_size)}: {count} uploads, labelled i/{count}")
         with client(config) as brand:
             uploader = Uploader(brand)
             with progress(file.stat().st_size, "push", as_json) as advance:
