@@ -10,7 +10,7 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ class Sandbox:
         return int(found["member_count"])
 
 
-def start_sandbox(root: Path, *extra: str) -> Iterator[Sandbox]:
+def start_sandbox(root: Path, *extra: str) -> Generator[Sandbox, None, None]:
     process = ServiceProcess(
         ["serve", "--sandbox", "--data", str(root / "data"), "--sandbox-users", "300", *extra],
         root / "serve.log",
@@ -98,6 +98,13 @@ def run(
         cwd=cwd,
         input=stdin,
     )
+
+
+def push_openids(
+    package: str, members: Path, *options: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`userpkg push PACKAGE MEMBERS --data-type openid OPTIONS…`, the push most tests make."""
+    return run("push", package, str(members), "--data-type", "openid", *options, env=env)
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -306,16 +313,13 @@ def test_force_sends_a_file_lint_refuses_and_the_good_lines_are_imported(
     package = sandbox.package()
     members = write_lines(tmp_path / "with-header.csv", ["openid", *sandbox.openids[:3]])
     config = ["--config", str(sandbox.credentials)]
-    refused = run("push", package, str(members), "--data-type", "openid", *config, env=home)
+    refused = push_openids(package, members, *config, env=home)
     assert refused.returncode == 2, refused.stderr
     assert "--force" in refused.stderr
 
-    forced = run(
-        "push",
+    forced = push_openids(
         package,
-        str(members),
-        "--data-type",
-        "openid",
+        members,
         "--force",
         "--wait",
         *config,
@@ -357,7 +361,7 @@ def test_push_again_into_another_package_and_status(
     first, second = sandbox.package(), sandbox.package()
     members = write_lines(tmp_path / "members.csv", sandbox.openids[:50])
     config = ["--config", str(sandbox.credentials)]
-    pushed = run("push", first, str(members), "--data-type", "openid", "--wait", *config, env=home)
+    pushed = push_openids(first, members, "--wait", *config, env=home)
     assert pushed.returncode == 0, pushed.stderr
     assert pushed.stdout.strip().endswith("USER_PACKAGE_PROCESS_STATE_FINISHED")
     assert "waited" in pushed.stderr
@@ -365,7 +369,7 @@ def test_push_again_into_another_package_and_status(
     assert re.search(r"FINISHED, waited .*added 50 users.*; in effect since 20\S+", pushed.stderr)
     assert sandbox.members(first) == 50
 
-    repeated = run("push", first, str(members), "--data-type", "openid", *config, env=home)
+    repeated = push_openids(first, members, *config, env=home)
     assert repeated.returncode == 2
     assert "already pushed" in repeated.stderr
     assert "added 50 users" in repeated.stderr
@@ -399,12 +403,9 @@ def test_waiting_shows_the_effective_time_and_stops_at_the_timeout(
     package = slow_sandbox.package()
     members = write_lines(tmp_path / "members.csv", slow_sandbox.openids[:20])
     config = ["--config", str(slow_sandbox.credentials)]
-    waited = run(
-        "push",
+    waited = push_openids(
         package,
-        str(members),
-        "--data-type",
-        "openid",
+        members,
         "--wait",
         "--timeout",
         "2s",
@@ -469,12 +470,9 @@ def test_a_refused_first_expand_stops_the_push_and_names_the_option(
     risky = sandbox.package("RISK_USER")
     members = write_lines(tmp_path / "members.csv", sandbox.openids[:100])
     config = ["--config", str(sandbox.credentials)]
-    refused = run(
-        "push",
+    refused = push_openids(
         risky,
-        str(members),
-        "--data-type",
-        "openid",
+        members,
         "--max-bytes",
         "600",
         "--json",
@@ -485,12 +483,9 @@ def test_a_refused_first_expand_stops_the_push_and_names_the_option(
     assert "piece 1/" in refused.stderr
     assert "--package-type risk-user" in refused.stderr
     assert json.loads(refused.stdout)["error"]["hint"].endswith("--package-type risk-user")
-    again = run(
-        "push",
+    again = push_openids(
         risky,
-        str(members),
-        "--data-type",
-        "openid",
+        members,
         "--max-bytes",
         "600",
         *config,
@@ -503,11 +498,11 @@ def test_a_refused_first_expand_stops_the_push_and_names_the_option(
     pushed = next(e for e in entries if e["user_package_id"] == risky)
     assert [p["upload_id"] is not None for p in pushed["pieces"]][:2] == [True, False]
 
-    unknown = run("push", "9" * 20, str(members), "--data-type", "openid", *config, env=home)
+    unknown = push_openids("9" * 20, members, *config, env=home)
     assert unknown.returncode == 1
     assert "check USER_PACKAGE_ID" in unknown.stderr
 
-    malformed = run("push", "abc", str(members), "--data-type", "openid", *config, env=home)
+    malformed = push_openids("abc", members, *config, env=home)
     assert malformed.returncode == 2
     assert "USER_PACKAGE_ID 'abc' is not a user package id: those are 20 digits" in (
         malformed.stderr
@@ -543,7 +538,7 @@ def test_messages_for_short_descriptions_and_empty_files(
             uploader.upload_file(members, DataType.OPENID, PackageType.RISK_USER, "x")
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    nothing = run("push", sandbox.package(), str(empty), "--data-type", "openid", *config, env=home)
+    nothing = push_openids(sandbox.package(), empty, *config, env=home)
     assert nothing.returncode == 2
     assert "the file is empty" in nothing.stderr
 
